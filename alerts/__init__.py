@@ -1,0 +1,1 @@
+"""Alerts stage: detectors, alert episodes and their lifecycle, notifiers, backtests."""

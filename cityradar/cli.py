@@ -1,0 +1,74 @@
+"""The ``cityradar`` command. Thin: it parses options and wires the stages together.
+
+Each area registers its commands from ``cityradar/commands/<area>.py``. Every command exits
+non-zero with a one-line reason on bad input (``click.ClickException`` / ``UsageError``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from cityradar import __version__
+from cityradar.settings import Settings
+
+# Modules under cityradar/commands that each define ``register(cli)``.
+COMMAND_MODULES = ("ingest", "nlp", "alerts", "demo", "reports", "ui", "store")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", metavar="PATH", help="SQLite store file (shorthand for --store sqlite:///PATH).")
+@click.option(
+    "--store",
+    metavar="URL",
+    help="Store URL: sqlite:///path.db or http(s)://es-host:9200. Env: CITYRADAR_STORE.",
+)
+@click.option(
+    "--config", "config_dir", metavar="DIR", help="Configuration directory. Env: CITYRADAR_CONFIG."
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.version_option(__version__, prog_name="cityradar")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, store: str | None, config_dir: str | None,
+        verbose: int) -> None:
+    """CityRadar: overseas public-opinion risk monitor for cities.
+
+    Pulls foreign-media coverage of watched cities, tags language, cities, topics and tone,
+    stores it, and raises alerts on negative-opinion spikes and report-volume surges.
+    """
+    if db and store:
+        raise click.UsageError("give --db or --store, not both")
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = Settings.resolve(config_dir=config_dir, db=db, store=store)
+
+
+def not_built(name: str, issue: str):
+    """A command of the design's CLI contract that a later issue builds: exits 2 until then."""
+
+    def run(*_args, **_kwargs) -> None:
+        click.echo(f"cityradar {name}: not built yet ({issue})", err=True)
+        sys.exit(2)
+
+    return run
+
+
+for _module in COMMAND_MODULES:
+    try:
+        mod = importlib.import_module(f"cityradar.commands.{_module}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"cityradar.commands.{_module}":
+            raise
+        continue
+    mod.register(cli)
+
+
+def main() -> None:
+    cli(prog_name="cityradar")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Ingest stage: sources (feeds, news search, GDELT, files), fetching, normalization, dedupe."""

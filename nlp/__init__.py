@@ -1,0 +1,1 @@
+"""NLP stage: language id, city linking, topics, sentiment, the tagging pipeline."""

@@ -1,0 +1,1 @@
+"""Reports stage: monthly report and the CICII influence index."""

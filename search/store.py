@@ -1,0 +1,205 @@
+"""The Store protocol: the one query API every downstream stage and the UI use.
+
+Backends (``search.sqlite_store.SQLiteStore``, ``search.es_store.ElasticsearchStore``) implement
+it and must pass the same contract suite (``tests/contract/``). Open one with
+``search.open_store(url)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from cityradar.records import Alert, Article, FetchState, SourceHealth
+
+Interval = Literal["day", "week", "month"]
+# Dimensions an aggregation can group by (besides the time bucket).
+GroupField = Literal["city", "language", "topic", "outlet", "country", "sentiment_label", "voice"]
+
+
+class StoreError(RuntimeError):
+    """The store could not do what was asked (unreachable, corrupt, wrong schema…)."""
+
+
+@dataclass(slots=True)
+class ArticleFilter:
+    """Filters shared by search, aggregations and term statistics. Empty = no constraint.
+
+    ``cities`` matches articles that mention any of the cities (as a place, or as a government
+    metonym when ``include_government`` is true). ``date_from``/``date_to`` are inclusive days
+    on ``published_at`` (UTC); articles with an unknown date never match a date filter.
+    """
+
+    cities: Sequence[str] = ()
+    languages: Sequence[str] = ()
+    topics: Sequence[str] = ()
+    sentiment_labels: Sequence[str] = ()
+    outlets: Sequence[str] = ()
+    countries: Sequence[str] = ()
+    voice: str | None = None  # "foreign" | "own" | None (both)
+    date_from: date | None = None
+    date_to: date | None = None
+    include_government: bool = True
+    unique_stories: bool = False  # only first-seen copies (dup_of is null)
+
+
+@dataclass(slots=True)
+class SearchQuery:
+    text: str = ""  # full-text query; words are ANDed, "quoted phrases" kept
+    filters: ArticleFilter = field(default_factory=ArticleFilter)
+    sort: Literal["newest", "oldest", "relevance"] = "newest"
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(slots=True)
+class SearchResult:
+    total: int
+    articles: list[Article]
+
+
+@dataclass(slots=True)
+class AggRow:
+    """One aggregation bucket: ``bucket`` is the first day of the day/week(Mon)/month."""
+
+    bucket: date | None  # None when no interval was asked
+    key: dict[str, str]  # group field -> value, e.g. {"city": "wuhan", "language": "en"}
+    count: int
+    mean_tone: float | None  # mean article sentiment (per-city tone when grouped by city)
+    negative: int  # articles labelled negative
+
+
+@dataclass(slots=True)
+class TermStat:
+    term: str
+    foreground: int  # documents in the foreground set containing the term
+    background: int  # documents in the background set containing the term
+    score: float  # how much more typical of the foreground than the background
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (article id, reason)
+    spooled: int = 0  # held in a local spool because the backend was unreachable
+
+
+@runtime_checkable
+class Store(Protocol):
+    url: str
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def schema_version(self) -> int: ...
+
+    def close(self) -> None: ...
+
+    def health(self) -> dict[str, Any]:
+        """{"ok": bool, "backend": str, "detail": str, "articles": int, ...}; never raises."""
+        ...
+
+    # -- articles -------------------------------------------------------------------------
+    def upsert_articles(self, articles: Iterable[Article]) -> UpsertResult:
+        """Insert or replace by ``Article.id``; re-upserting the same article changes nothing."""
+        ...
+
+    def get_article(self, article_id: str) -> Article | None: ...
+
+    def get_articles(self, article_ids: Sequence[str]) -> list[Article]: ...
+
+    def has_articles(self, article_ids: Sequence[str]) -> set[str]:
+        """The subset of ids already stored (for dedupe before tagging)."""
+        ...
+
+    def iter_articles(
+        self, filters: ArticleFilter | None = None, batch_size: int = 1000
+    ) -> Iterable[Article]:
+        """Every matching article, oldest first (for re-tagging, migration, detection)."""
+        ...
+
+    def count(self, filters: ArticleFilter | None = None) -> int: ...
+
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+    def aggregate(
+        self,
+        filters: ArticleFilter | None = None,
+        interval: Interval | None = "day",
+        group_by: Sequence[GroupField] = (),
+        size: int = 1000,
+    ) -> list[AggRow]:
+        """Counts, mean tone and negative counts per time bucket x group fields.
+
+        Grouping by ``city`` or ``topic`` counts an article once per city/topic it carries;
+        with ``city`` the tone is the per-city tone. Rows are ordered by bucket then key.
+        ``size`` caps the number of distinct group keys (largest first) per bucket.
+        """
+        ...
+
+    def date_range(self, filters: ArticleFilter | None = None) -> tuple[date, date] | None: ...
+
+    def term_stats(
+        self,
+        foreground: ArticleFilter,
+        background: ArticleFilter | None = None,
+        size: int = 20,
+    ) -> list[TermStat]:
+        """Terms of title+summary typical of ``foreground`` against ``background``
+        (significant terms), for alert explanations."""
+        ...
+
+    # -- alerts -----------------------------------------------------------------------------
+    def upsert_alert(self, alert: Alert) -> None: ...
+
+    def get_alert(self, alert_id: str) -> Alert | None: ...
+
+    def list_alerts(
+        self,
+        cities: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        statuses: Sequence[str] = (),
+        since: date | None = None,
+        limit: int = 500,
+    ) -> list[Alert]:
+        """Newest first (by start, then peak)."""
+        ...
+
+    # -- ingest bookkeeping -------------------------------------------------------------------
+    def get_fetch_state(self, url: str) -> FetchState | None: ...
+
+    def put_fetch_state(self, state: FetchState) -> None: ...
+
+    def get_source_health(self, source_id: str) -> SourceHealth | None: ...
+
+    def put_source_health(self, health: SourceHealth) -> None: ...
+
+    def list_source_health(self) -> list[SourceHealth]: ...
+
+    # -- key/value metadata (resume points, tagger version, …) ----------------------------
+    def get_meta(self, key: str) -> str | None: ...
+
+    def put_meta(self, key: str, value: str) -> None: ...
+
+
+def day_bucket(day: date, interval: Interval) -> date:
+    """First day of the bucket containing ``day`` (weeks start on Monday)."""
+    if interval == "day":
+        return day
+    if interval == "week":
+        return date.fromordinal(day.toordinal() - day.weekday())
+    return day.replace(day=1)
+
+
+def as_datetime_bounds(filters: ArticleFilter) -> tuple[datetime | None, datetime | None]:
+    """Inclusive day filters as half-open UTC datetime bounds [start, end)."""
+    from datetime import UTC, time, timedelta
+
+    start = datetime.combine(filters.date_from, time(), UTC) if filters.date_from else None
+    end = (
+        datetime.combine(filters.date_to + timedelta(days=1), time(), UTC)
+        if filters.date_to
+        else None
+    )
+    return start, end

@@ -1,0 +1,1 @@
+"""Streamlit UI: reads only through the Store query API."""
