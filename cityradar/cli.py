@@ -42,7 +42,9 @@ def cli(ctx: click.Context, db: str | None, store: str | None, config_dir: str |
     if db and store:
         raise click.UsageError("give --db or --store, not both")
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     ctx.obj = Settings.resolve(config_dir=config_dir, db=db, store=store)
 
 
