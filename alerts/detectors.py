@@ -1,0 +1,370 @@
+"""Surge detectors over a city's daily article counts: pure functions, no store.
+
+A series is a start date plus one count per day (missing days are 0). For every day ``t`` the
+detectors fit a baseline to the trailing ``baseline.days`` non-episode days that end
+``guard_days`` before ``t``, then test the day against it:
+
+* level: trimmed mean of the baseline counts (robust to a freak day, unlike the mean; unlike
+  the median it still moves at 1 article/day, where the median is stuck on an integer);
+* weekday factors: each weekday's share of the baseline, shrunk toward 1 by ``weekday_prior``
+  pseudo-counts so four Mondays with 1-2 articles do not produce a 2x "Monday effect";
+* test: negative binomial upper tail ``P(X >= observed)`` with mean ``level * factor`` and a
+  dispersion ``phi`` (variance ``mu + phi mu^2``) estimated from the baseline by moments.
+
+Why negative binomial rather than EARS C2/C3 or CUSUM: news counts are over-dispersed (one
+story is syndicated and echoed for days), which a Poisson or Gaussian (EARS) test mistakes for
+surges on small counts. The NB tail is exact at 1 article/day, where EARS' standard-deviation
+test breaks down (a baseline of zeros has sd 0), and its p-value doubles as a severity. A CUSUM
+reacts faster to slow drifts, which is exactly what we do not want to alert on (coverage of all
+cities rose slowly in 2019-2020). A p-value alone alerts on statistically certain but trivial
+rises of a big city's coverage, so a day is an alarm only if it also has ``min_observed``
+articles and ``min_ratio`` times the expected count.
+
+Negative spikes need both the negative count (same NB test on the negative series) AND the
+negative share (binomial upper tail of today's negatives among today's articles against the
+baseline share, and an increase of at least ``min_share_increase``): a volume surge with the
+usual mix of tone is not a negative spike, and a tone shift at flat volume is.
+
+Days inside an open episode are kept out of later baselines (alerts/episodes.py), so a long
+surge is tested against the normal before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from alerts.episodes import Episode, EpisodeTracker
+from cityradar.config import ConfigError, load_yaml
+
+VOLUME_SURGE = "volume_surge"
+NEGATIVE_SPIKE = "negative_spike"
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineConfig:
+    days: int = 28
+    dispersion_days: int = 91
+    guard_days: int = 3
+    min_days: int = 14
+    max_lookback_days: int = 180
+    trim: float = 0.1
+    weekday_prior: float = 10.0
+    min_expected: float = 0.3
+    min_dispersion: float = 0.05
+    max_dispersion: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeConfig:
+    alpha: float = 1e-4
+    min_observed: int = 8
+    min_ratio: float = 2.5
+
+
+@dataclass(frozen=True, slots=True)
+class NegativeConfig:
+    alpha: float = 1e-4
+    min_observed: int = 6
+    min_ratio: float = 2.5
+    min_share_increase: float = 0.15
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeConfig:
+    cooldown_days: int = 7
+    severity_cap: float = 16.0
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """All detection thresholds; loaded from ``config/alerts.yaml`` (documented defaults)."""
+
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    volume: VolumeConfig = field(default_factory=VolumeConfig)
+    negative: NegativeConfig = field(default_factory=NegativeConfig)
+    episodes: EpisodeConfig = field(default_factory=EpisodeConfig)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "alerts.yaml") -> (
+        DetectorConfig
+    ):
+        data = data or {}
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+        unknown = set(data) - {"baseline", "volume", "negative", "episodes"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown section {sorted(unknown)[0]!r}")
+        sections = {
+            name: _section(section_type, data.get(name), f"{where}: {name}")
+            for name, section_type in (
+                ("baseline", BaselineConfig),
+                ("volume", VolumeConfig),
+                ("negative", NegativeConfig),
+                ("episodes", EpisodeConfig),
+            )
+        }
+        config = cls(**sections)
+        config.validate(where)
+        return config
+
+    @classmethod
+    def load(cls, config_dir: Path | None) -> DetectorConfig:
+        """``<config_dir>/alerts.yaml``, or the defaults when the directory has none."""
+        if config_dir is None:
+            return cls()
+        path = Path(config_dir) / "alerts.yaml"
+        if not path.exists():
+            return cls()
+        return cls.from_mapping(load_yaml(path), str(path))
+
+    def validate(self, where: str) -> None:
+        b = self.baseline
+        checks = [
+            (b.days >= 7, "baseline.days must be at least 7"),
+            (1 <= b.min_days <= b.days, "baseline.min_days must be between 1 and baseline.days"),
+            (b.guard_days >= 0, "baseline.guard_days must be >= 0"),
+            (b.dispersion_days >= b.days, "baseline.dispersion_days must be >= days"),
+            (b.max_lookback_days >= b.dispersion_days,
+             "baseline.max_lookback_days must be >= dispersion_days"),
+            (0 <= b.trim < 0.5, "baseline.trim must be in [0, 0.5)"),
+            (b.min_expected > 0, "baseline.min_expected must be > 0"),
+            (0 <= b.min_dispersion <= b.max_dispersion, "baseline dispersion bounds invalid"),
+            (0 < self.volume.alpha < 1, "volume.alpha must be in (0, 1)"),
+            (0 < self.negative.alpha < 1, "negative.alpha must be in (0, 1)"),
+            (self.episodes.cooldown_days >= 1, "episodes.cooldown_days must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"{where}: {message}")
+
+
+def _section(section_type: type, data: Any, where: str) -> Any:
+    if data is None:
+        return section_type()
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    types = {f.name: f.type for f in fields(section_type)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in types:
+            raise ConfigError(f"{where}.{key}: unknown setting")
+        wanted = int if types[key] == "int" else float
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
+        if wanted is int and float(value) != int(value):
+            raise ConfigError(f"{where}.{key}: expected a whole number, got {value!r}")
+        values[key] = wanted(value)
+    return section_type(**values)
+
+
+@dataclass(slots=True)
+class DailySeries:
+    """Counts per day from ``start``; ``negative`` (same length) is optional."""
+
+    start: date
+    counts: np.ndarray
+    negative: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.counts = np.asarray(self.counts, dtype=float)
+        if self.negative is not None:
+            self.negative = np.asarray(self.negative, dtype=float)
+            if self.negative.shape != self.counts.shape:
+                raise ValueError("negative counts must have the same length as counts")
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def day(self, index: int) -> date:
+        return self.start + timedelta(days=index)
+
+    @property
+    def end(self) -> date:
+        return self.day(len(self) - 1)
+
+    @classmethod
+    def from_days(
+        cls,
+        counts: Mapping[date, float],
+        negative: Mapping[date, float] | None = None,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> DailySeries:
+        """Dense series from sparse per-day counts: days with no entry are 0."""
+        known = list(counts) + list(negative or {})
+        first = start or (min(known) if known else date.today())
+        last = end or (max(known) if known else first)
+        length = max((last - first).days + 1, 0)
+        dense = np.zeros(length)
+        dense_negative = np.zeros(length) if negative is not None else None
+        for day, value in counts.items():
+            if first <= day <= last:
+                dense[(day - first).days] += value
+        if negative is not None and dense_negative is not None:
+            for day, value in negative.items():
+                if first <= day <= last:
+                    dense_negative[(day - first).days] += value
+        return cls(first, dense, dense_negative)
+
+
+@dataclass(slots=True)
+class Detection:
+    """One detector's verdict on one series: per-day expectation and p-value, and episodes."""
+
+    kind: str
+    start: date
+    observed: np.ndarray
+    expected: np.ndarray  # NaN before the baseline has warmed up
+    pvalue: np.ndarray
+    alarm: np.ndarray
+    episodes: list[Episode]
+
+
+@dataclass(slots=True)
+class Baseline:
+    level: float
+    weekday_factors: np.ndarray  # 7 values, mean 1
+    dispersion: float
+
+    def expected(self, weekday: int) -> float:
+        return self.level * float(self.weekday_factors[weekday])
+
+
+def fit_baseline(
+    values: np.ndarray,
+    weekdays: np.ndarray,
+    config: BaselineConfig,
+    dispersion: float | None = None,
+) -> Baseline:
+    """Robust level, shrunk weekday factors and NB dispersion of a baseline window.
+
+    ``dispersion`` given (estimated over a longer window, see ``_scan``) is used as is.
+    """
+    level = max(float(stats.trim_mean(values, config.trim)), config.min_expected)
+    sums = np.bincount(weekdays, weights=values, minlength=7)
+    days = np.bincount(weekdays, minlength=7)
+    prior = config.weekday_prior
+    factors = (sums + prior) / (days * level + prior)
+    factors = factors / factors.mean()
+    if dispersion is not None:
+        return Baseline(level, factors, dispersion)
+    means = level * factors[weekdays]
+    dispersion = (float(np.sum((values - means) ** 2)) - float(means.sum())) / float(
+        np.sum(means**2)
+    )
+    dispersion = min(max(dispersion, config.min_dispersion), config.max_dispersion)
+    return Baseline(level, factors, dispersion)
+
+
+def nb_upper_tail(observed: float, mean: float, dispersion: float) -> float:
+    """P(X >= observed) for X ~ NB with this mean and variance ``mean + dispersion mean^2``."""
+    if observed <= 0:
+        return 1.0
+    size = 1.0 / dispersion
+    return float(stats.nbinom.sf(observed - 1, size, size / (size + mean)))
+
+
+def _weekdays(start: date, length: int) -> np.ndarray:
+    return (start.weekday() + np.arange(length)) % 7
+
+
+def _scan(
+    kind: str,
+    series: DailySeries,
+    observed: np.ndarray,
+    config: DetectorConfig,
+    is_alarm: Any,
+) -> Detection:
+    """Walk the series day by day: fit the baseline, test, feed the episode tracker.
+
+    ``is_alarm(t, baseline_index, mean, baseline) -> (alarm, pvalue)`` is the detector's test.
+    """
+    b = config.baseline
+    length = len(observed)
+    weekdays = _weekdays(series.start, length)
+    excluded = np.zeros(length, dtype=bool)
+    expected = np.full(length, np.nan)
+    pvalues = np.ones(length)
+    alarms = np.zeros(length, dtype=bool)
+    tracker = EpisodeTracker(kind, config.episodes.cooldown_days, config.episodes.severity_cap)
+    for t in range(length):
+        window_end = t - b.guard_days
+        alarm = False
+        if window_end >= b.min_days:
+            lo = max(0, window_end - b.max_lookback_days)
+            usable = np.flatnonzero(~excluded[lo:window_end]) + lo
+            index = usable[-b.days :]
+            if len(index) >= b.min_days:
+                # A month of days pins the level but not the tail: the dispersion comes from a
+                # longer window (28 days underestimate it by a third, hence false alarms).
+                long_index = usable[-b.dispersion_days :]
+                dispersion = fit_baseline(observed[long_index], weekdays[long_index], b).dispersion
+                baseline = fit_baseline(observed[index], weekdays[index], b, dispersion)
+                mean = baseline.expected(int(weekdays[t]))
+                expected[t] = mean
+                alarm, pvalues[t] = is_alarm(t, index, mean, baseline)
+        alarms[t] = alarm
+        inside, released = tracker.step(
+            t, series.day(t), alarm, float(observed[t]), float(expected[t]), float(pvalues[t])
+        )
+        excluded[t] = inside
+        if released:
+            excluded[released.start : released.stop] = False
+            excluded[t] = False
+    return Detection(kind, series.start, observed, expected, pvalues, alarms, tracker.finish())
+
+
+def detect_volume_surges(series: DailySeries, config: DetectorConfig) -> Detection:
+    """Days whose article count is far above the city's weekday-aware trailing baseline."""
+    cfg = config.volume
+    counts = series.counts
+
+    def is_alarm(t: int, _index: np.ndarray, mean: float, baseline: Baseline) -> tuple[bool, float]:
+        observed = counts[t]
+        if observed < cfg.min_observed or observed < cfg.min_ratio * mean:
+            return False, 1.0
+        pvalue = nb_upper_tail(observed, mean, baseline.dispersion)
+        return pvalue < cfg.alpha, pvalue
+
+    return _scan(VOLUME_SURGE, series, counts, config, is_alarm)
+
+
+def detect_negative_spikes(series: DailySeries, config: DetectorConfig) -> Detection:
+    """Days whose negative count AND negative share are far above the city's own baseline."""
+    if series.negative is None:
+        raise ValueError("negative-spike detection needs negative counts")
+    cfg = config.negative
+    counts = series.counts
+    negative = series.negative
+
+    def is_alarm(t: int, index: np.ndarray, mean: float, baseline: Baseline) -> tuple[bool, float]:
+        observed = negative[t]
+        if observed < cfg.min_observed or observed < cfg.min_ratio * mean:
+            return False, 1.0
+        # Share of negative coverage in the baseline, with one pseudo-article each way so a
+        # baseline with no negative coverage does not make any negative story "infinitely" new.
+        base_share = (float(negative[index].sum()) + 1.0) / (float(counts[index].sum()) + 2.0)
+        total = max(counts[t], observed)
+        if observed / total - base_share < cfg.min_share_increase:
+            return False, 1.0
+        count_p = nb_upper_tail(observed, mean, baseline.dispersion)
+        share_p = float(stats.binom.sf(observed - 1, int(total), base_share))
+        pvalue = max(count_p, share_p)
+        return pvalue < cfg.alpha, pvalue
+
+    return _scan(NEGATIVE_SPIKE, series, negative, config, is_alarm)
+
+
+def detect_all(series: DailySeries, config: DetectorConfig) -> list[Detection]:
+    """Volume surges, and negative spikes when the series has negative counts."""
+    detections = [detect_volume_surges(series, config)]
+    if series.negative is not None:
+        detections.append(detect_negative_spikes(series, config))
+    return detections

@@ -1,0 +1,149 @@
+"""`cityradar ingest`, `watch`, `sources` and the `import` placeholder."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from cityradar.config import ConfigError
+from cityradar.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _load_tagger(settings: Settings, enabled: bool) -> Callable[[list[Any]], list[Any]] | None:
+    if not enabled:
+        return None
+    try:
+        from nlp.pipeline import Tagger
+    except ImportError as exc:
+        log.warning("tagging skipped: the nlp pipeline is not available (%s)", exc)
+        return None
+    try:
+        return Tagger.from_config(settings.config_dir).tag
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _print_report(report: Any) -> None:
+    rows = [("source", "seen", "new", "status")]
+    for s in report.sources:
+        status = "error: " + s.error if s.error else ("not modified" if s.not_modified else "ok")
+        if s.warning and not s.error:
+            status += f" ({s.warning})"
+        rows.append((s.source_id, str(s.seen), str(s.new), status))
+    width = max(len(r[0]) for r in rows)
+    for source_id, seen, new, status in rows:
+        click.echo(f"{source_id:<{width}}  {seen:>6}  {new:>6}  {status}")
+    click.echo(
+        f"total: {len(report.sources)} sources, {report.seen} items seen, {report.new} new, "
+        f"{len(report.failed)} failed, {report.elapsed_s:.1f}s"
+    )
+
+
+def _ingest(settings: Settings, source_ids: tuple[str, ...], tag: bool) -> Any:
+    from ingest.pipeline import ingest_once
+
+    tagger = _load_tagger(settings, tag)
+    try:
+        return ingest_once(settings, source_ids=source_ids or None, tagger=tagger)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def register(cli: click.Group) -> None:
+    @cli.command()
+    @click.option("--source", "source_ids", multiple=True, metavar="ID",
+                  help="Only this source (repeatable). Default: every enabled source.")
+    @click.option("--once", is_flag=True, help="One cycle (the default; see `watch` for more).")
+    @click.option("--no-tag", is_flag=True, help="Store articles untagged (tag them later).")
+    @click.pass_obj
+    def ingest(settings: Settings, source_ids: tuple[str, ...], once: bool, no_tag: bool) -> None:
+        """Pull the configured feeds and news searches now, and store what is new."""
+        report = _ingest(settings, source_ids, not no_tag)
+        _print_report(report)
+        if report.all_failed:
+            raise click.ClickException(f"all {len(report.sources)} sources failed")
+
+    @cli.command()
+    @click.option("--interval", default="15m", show_default=True,
+                  help="Time between cycles: 90s, 15m, 1h.")
+    @click.option("--max-cycles", type=click.IntRange(min=1), help="Stop after N cycles.")
+    @click.option("--source", "source_ids", multiple=True, metavar="ID")
+    @click.option("--no-tag", is_flag=True, help="Store articles untagged.")
+    @click.pass_obj
+    def watch(settings: Settings, interval: str, max_cycles: int | None,
+              source_ids: tuple[str, ...], no_tag: bool) -> None:
+        """Ingest, tag and update alerts on a schedule until Ctrl-C."""
+        from ingest.scheduler import parse_interval, run_every
+
+        try:
+            interval_s = parse_interval(interval)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--interval") from exc
+
+        def cycle(number: int) -> None:
+            report = _ingest(settings, source_ids, not no_tag)
+            click.echo(f"cycle {number}: {report.new} new from {len(report.sources)} sources, "
+                       f"{len(report.failed)} failed")
+            _update_alerts(settings)
+
+        try:
+            run_every(cycle, interval_s, max_cycles)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+
+    @cli.command()
+    @click.pass_obj
+    def sources(settings: Settings) -> None:
+        """List the configured sources with their ingest health."""
+        from ingest.sources import load_sources
+
+        try:
+            config = load_sources(settings.config_dir)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        store = settings.open_store()
+        try:
+            health = {h.source_id: h for h in store.list_source_health()}
+        finally:
+            store.close()
+        for source in config.sources:
+            h = health.get(source.id)
+            state = "enabled " if source.enabled else "disabled"
+            if h is None:
+                seen = "never fetched"
+            elif h.consecutive_failures:
+                seen = f"FAILING x{h.consecutive_failures}: {h.last_error}"
+            else:
+                last = h.last_success.strftime("%Y-%m-%d %H:%M") if h.last_success else "-"
+                seen = f"ok {last} UTC, {h.items_new} new / {h.items_seen} seen"
+            click.echo(f"{source.id}\t{state}\t{source.kind}\t{source.outlet}\t"
+                       f"{source.language or '-'}\t{source.country or '-'}\t{seen}")
+
+    @cli.command("import", context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def import_(args: tuple[str, ...]) -> None:
+        """Import GDELT exports or article files. Not built yet."""
+        click.echo("cityradar import: not built yet "
+                   "(issue 6: GDELT, file import, syndication-aware dedupe)", err=True)
+        sys.exit(2)
+
+
+def _update_alerts(settings: Settings) -> None:
+    try:
+        from alerts.detect import update_alerts
+    except ImportError:
+        log.info("alerts not available yet: detection skipped")
+        return
+    store = settings.open_store()
+    try:
+        update_alerts(store, settings.config_dir)
+    except Exception:
+        log.exception("alert detection failed; watch continues")
+    finally:
+        store.close()

@@ -1,0 +1,48 @@
+"""`cityradar ui`: start the Streamlit app against the configured store."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import click
+
+from cityradar.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("ui")
+    @click.option("--port", type=click.IntRange(1, 65535), help="Port (default: a free one).")
+    @click.option("--open/--no-open", "open_browser", default=False,
+                  help="Open the UI in the default web browser.")
+    @click.pass_obj
+    def ui(settings: Settings, port: int | None, open_browser: bool) -> None:
+        """Start the Streamlit UI on 127.0.0.1 and serve until Ctrl-C."""
+        from ui.launch import LaunchError, launch, stop
+
+        if not settings.config_dir.is_dir():
+            raise click.UsageError(f"config directory not found: {settings.config_dir}")
+        try:
+            process, url = launch(settings.store_url, settings.config_dir, port=port,
+                                  open_browser=open_browser)
+        except LaunchError as exc:
+            log.warning("UI server stderr:\n%s", exc.stderr)
+            raise click.ClickException(exc.one_line) from exc
+        click.echo(f"CityRadar UI: {url}  (store {settings.store_url}; Ctrl-C to stop)")
+        # SIGTERM (kill, service managers) must stop the server too, not orphan it.
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            code = process.wait()
+        except KeyboardInterrupt:
+            click.echo("stopping the UI…", err=True)
+            return
+        finally:
+            stop(process)
+        if code != 0:
+            raise click.ClickException(f"the UI server exited with code {code}")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt

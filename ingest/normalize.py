@@ -1,0 +1,127 @@
+"""RawItem -> Article: canonical URL, stable id, UTC dates, exact dedupe."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from cityradar.records import Article, RawItem, utc
+
+log = logging.getLogger(__name__)
+
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mc_cid",
+    "mc_eid", "ocid", "cmpid", "cmp", "icid", "at_medium", "at_campaign", "at_custom1",
+    "at_custom2", "at_custom3", "at_custom4", "at_format", "at_link", "at_ptr_name", "_ga",
+    "_hsenc", "_hsmi", "mkt_tok", "smid", "smtyp", "ito", "xtor", "ref_src", "soc_src",
+    "soc_trk", "wt.mc_id", "ncid", "sr_share",
+})
+TRACKING_PREFIXES = ("utm_", "ns_", "pk_", "mtm_", "__twitter", "hmb_")
+# Hosts whose links are redirects carrying the real article URL in a query parameter.
+REDIRECT_PARAMS = {
+    "news.google.com": ("url",),
+    "www.google.com": ("url", "q"),
+    "google.com": ("url", "q"),
+    "l.facebook.com": ("u",),
+    "t.co": (),
+    "feedproxy.google.com": (),
+    "www.bing.com": ("url",),
+    "bing.com": ("url",),
+}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+ID_LENGTH = 20
+
+
+class HasArticles(Protocol):
+    def has_articles(self, article_ids: Sequence[str]) -> set[str]: ...
+
+
+def unwrap_redirect(url: str) -> str:
+    """The real article URL when ``url`` is a known redirector carrying it in the query."""
+    parts = urlsplit(url)
+    names = REDIRECT_PARAMS.get((parts.hostname or "").lower())
+    if not names:
+        return url
+    for key, value in parse_qsl(parts.query, keep_blank_values=False):
+        if key in names and value.startswith(("http://", "https://")):
+            return value
+    return url
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def canonical_url(url: str) -> str:
+    """Lowercase scheme and host, no default port, no fragment, no tracking parameters,
+    remaining query parameters sorted. Path case and meaningful parameters are kept."""
+    url = unwrap_redirect(url.strip())
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    port = parts.port if parts.port and DEFAULT_PORTS.get(scheme) != parts.port else None
+    netloc = f"{host}:{port}" if port else host
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    path = re.sub(r"/{2,}", "/", parts.path) or "/"
+    query = sorted(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    )
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+
+
+def article_id(canonical: str) -> str:
+    """Stable article id: the first 20 hex digits of the SHA-256 of the canonical URL."""
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:ID_LENGTH]
+
+
+def normalize_item(item: RawItem, fetched_at: datetime | None = None,
+                   voice: str = "foreign") -> Article | None:
+    """An Article from a RawItem, or None when it has no usable identity (no URL, no text)."""
+    title = " ".join(item.title.split())
+    summary = " ".join(item.summary.split())
+    raw_url = item.url.strip()
+    if raw_url.startswith(("http://", "https://")):
+        url = canonical_url(raw_url)
+    elif title or summary:
+        # No link: an identity scoped to the source, from the entry's guid or its text.
+        basis = str(item.extras.get("guid") or f"{title}\n{summary}")
+        digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+        url = f"urn:cityradar:{item.source_id or 'unknown'}:{digest}"
+    else:
+        log.warning("dropping item without URL or text from %s", item.source_id)
+        return None
+    return Article(
+        id=article_id(url),
+        url=url,
+        title=title,
+        summary=summary,
+        body=item.body,
+        published_at=utc(item.published_at),
+        fetched_at=utc(fetched_at) or datetime.now(UTC),
+        outlet=item.outlet.strip(),
+        domain=item.domain.strip().lower(),
+        country=item.country,
+        source_id=item.source_id,
+        language_hint=item.language_hint,
+        voice="own" if voice == "own" else "foreign",
+        extras=dict(item.extras),
+    )
+
+
+def dedupe(articles: Iterable[Article], store: HasArticles | None = None) -> list[Article]:
+    """Articles whose canonical URL is new: first copy within the batch, none already stored."""
+    unique: dict[str, Article] = {}
+    for article in articles:
+        unique.setdefault(article.id, article)
+    if store is not None and unique:
+        known = store.has_articles(list(unique))
+        for article_id_ in known:
+            unique.pop(article_id_, None)
+    return list(unique.values())

@@ -1,0 +1,409 @@
+"""City linking: find the watched cities in a text, in any language and script.
+
+One Aho–Corasick automaton (pyahocorasick) holds every surface form, false friend, context word
+and homonym cue of every city, keyed by its *folded* form (lower case, accents removed,
+apostrophes unified). Texts are folded the same way, character for character, so offsets in the
+folded text are offsets in the original. Each hit is then checked for word boundaries by script:
+
+* Latin, Cyrillic, Greek, Devanagari, ...: the neighbours must not be letters, digits or marks, so
+  "Wuhan" does not match inside "Wuhanese" and "Пекин" not inside "Пекинес"; inflected forms
+  (Уханя, Пекине) match because they are listed in cities.yaml.
+* Chinese, Japanese, Thai: no spaces between words, so forms match as substrings; false friends
+  (长沙发 "long sofa", 江西安全 "Jiangxi safety") are listed per city and win when they overlap.
+* Korean: particles attach to the noun (우한에서), so only the left side needs a boundary.
+* Arabic and Hebrew: one-letter prefixes attach to the noun (وبكين "and Beijing", בווהאן).
+
+Overlapping hits resolve leftmost-longest. "Canton" is case-sensitive (the Swiss or French
+"canton" is not Guangzhou) and "canton of/de", "Canton, Ohio" are false friends.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+
+from cityradar.config import ConfigError, load_yaml
+from cityradar.records import CityMention, MentionKind
+from nlp.gazetteer import City, load_cities
+
+logger = logging.getLogger(__name__)
+
+METONYMY_FILE = Path("lexicons") / "metonymy.yaml"
+_RULE_ORDER: tuple[tuple[str, MentionKind, str], ...] = (
+    ("government_before", "government", "before"),
+    ("place_before", "place", "before"),
+    ("place_after", "place", "after"),
+    ("government_after", "government", "after"),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Folding: a length-preserving map so that offsets stay valid in every script.
+
+_APOSTROPHES = "\u2019\u2018\u02bc\u02bb`\u00b4\u2032\u05f3\uff07"
+_SPECIAL_FOLDS = {"đ": "d", "Đ": "d", "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "ı": "i", "ς": "σ"}
+_FOLD_RANGES = ((0x00C0, 0x024F), (0x1E00, 0x1EFF), (0x0370, 0x03FF), (0x1F00, 0x1FFF),
+                (0x0400, 0x052F))
+_COMBINING = re.compile("[\u0300-\u036f]")
+
+
+def _strip_accents(char: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+    return base if len(base) == 1 else char
+
+
+def _build_tables() -> tuple[dict[int, str], dict[int, str]]:
+    keep_case: dict[int, str] = {}
+    lower: dict[int, str] = {}
+    for low, high in _FOLD_RANGES:
+        for code in range(low, high + 1):
+            char = chr(code)
+            stripped = _SPECIAL_FOLDS.get(char) or _strip_accents(char)
+            if stripped != char:
+                keep_case[code] = stripped
+            lowered = stripped.lower()
+            if len(lowered) == 1 and lowered != char:
+                lower[code] = lowered
+    for code in range(ord("A"), ord("Z") + 1):
+        lower[code] = chr(code).lower()
+    for char in _APOSTROPHES:
+        keep_case[ord(char)] = "'"
+        lower[ord(char)] = "'"
+    for char in "\u2010\u2011":  # typographic hyphens
+        keep_case[ord(char)] = "-"
+        lower[ord(char)] = "-"
+    keep_case[0xA0] = lower[0xA0] = " "
+    for char, folded in _SPECIAL_FOLDS.items():
+        keep_case[ord(char)] = folded if char.islower() else folded.upper()
+        lower[ord(char)] = folded
+    keep_case[ord("ς")] = lower[ord("ς")] = "σ"
+    return lower, keep_case
+
+
+_FOLD_TABLE, _STRIP_TABLE = _build_tables()
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, apostrophes unified; same length as ``text``."""
+    return text.translate(_FOLD_TABLE)
+
+
+def _fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
+    """Fold ``text``; when it holds decomposed accents, drop them and return an offset map."""
+    if not _COMBINING.search(text):
+        return fold(text), None
+    kept = [index for index, char in enumerate(text) if not ("\u0300" <= char <= "\u036f")]
+    kept.append(len(text))
+    return fold("".join(text[index] for index in kept[:-1])), kept
+
+
+# ---------------------------------------------------------------------------------------------
+# Scripts and word boundaries.
+
+_UNSPACED_RANGES = (
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x2E80, 0x2FDF), (0x3000, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0x20000, 0x2FA1F),
+)
+_HANGUL_RANGES = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF))
+_ARABIC_RANGES = ((0x0600, 0x06FF), (0x0750, 0x077F), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
+_HEBREW_RANGES = ((0x0590, 0x05FF), (0xFB1D, 0xFB4F))
+_CLITIC_PREFIXES = {"arabic": set("وفبلكسا"), "hebrew": set("בלומהשכ")}
+
+
+def _in(ranges: tuple[tuple[int, int], ...], char: str) -> bool:
+    code = ord(char)
+    return any(low <= code <= high for low, high in ranges)
+
+
+def _script(char: str) -> str:
+    if char.isascii():
+        return "spaced"
+    if _in(_UNSPACED_RANGES, char):
+        return "unspaced"
+    if _in(_HANGUL_RANGES, char):
+        return "hangul"
+    if _in(_ARABIC_RANGES, char):
+        return "arabic"
+    if _in(_HEBREW_RANGES, char):
+        return "hebrew"
+    return "spaced"
+
+
+def _is_word_char(char: str) -> bool:
+    if char.isascii():
+        return char.isalnum() or char == "_"
+    if _in(_UNSPACED_RANGES, char):
+        return False  # a Latin name right next to Chinese text still stands alone
+    return char.isalnum() or unicodedata.category(char)[0] == "M"
+
+
+# ---------------------------------------------------------------------------------------------
+# The automaton's payload.
+
+
+@dataclass(slots=True)
+class _Key:
+    length: int
+    left: str  # script rule for the left boundary
+    right: str
+    city: str | None = None  # the city this form names
+    ambiguous: bool = False
+    case_forms: set[str] | None = None  # must appear with this capitalisation
+    false_friend: bool = False
+    context_for: set[str] = field(default_factory=set)
+    cue_for: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Rules:
+    by_kind: list[tuple[MentionKind, str, list[re.Pattern[str]]]]
+
+
+def _compile_metonymy(data: Any, path: Path) -> tuple[int, dict[str, _Rules]]:
+    if not isinstance(data, dict) or not isinstance(data.get("languages"), dict):
+        raise ConfigError(f"{path}: languages: expected a mapping of language -> rules")
+    window = data.get("window", 80)
+    if not isinstance(window, int) or isinstance(window, bool) or window <= 0:
+        raise ConfigError(f"{path}: window: expected a positive integer, got {window!r}")
+    compiled: dict[str, _Rules] = {}
+    for language, rules in data["languages"].items():
+        where = f"{path}: languages.{language}"
+        if not isinstance(rules, dict):
+            raise ConfigError(f"{where}: expected a mapping of rule lists")
+        unknown = set(rules) - {name for name, _, _ in _RULE_ORDER}
+        if unknown:
+            raise ConfigError(f"{where}: unknown rule list {sorted(unknown)[0]!r}")
+        by_kind: list[tuple[MentionKind, str, list[re.Pattern[str]]]] = []
+        for name, kind, side in _RULE_ORDER:
+            patterns = rules.get(name) or []
+            if not isinstance(patterns, list):
+                raise ConfigError(f"{where}.{name}: expected a list of regular expressions")
+            compiled_list = []
+            for index, pattern in enumerate(patterns):
+                if not isinstance(pattern, str):
+                    raise ConfigError(f"{where}.{name}[{index}]: expected a string")
+                try:
+                    compiled_list.append(re.compile(pattern.translate(_STRIP_TABLE), re.I))
+                except re.error as exc:
+                    raise ConfigError(f"{where}.{name}[{index}]: bad regex: {exc}") from exc
+            by_kind.append((kind, side, compiled_list))
+        compiled[str(language)] = _Rules(by_kind)
+    merged = _Rules([
+        (kind, side, [p for rules in compiled.values() for p in rules.by_kind[i][2]])
+        for i, (_, kind, side) in enumerate(_RULE_ORDER)
+    ])
+    compiled["*"] = merged
+    return window, compiled
+
+
+class CityLinker:
+    """Finds mentions of the watched cities; see the module docstring for the rules."""
+
+    def __init__(self, cities: Sequence[City], metonymy_rules_path: Path | None = None) -> None:
+        self.cities = list(cities)
+        self._metonym_cities = {city.id for city in self.cities if city.metonym}
+        self._keys: list[_Key] = []
+        self._automaton = ahocorasick.Automaton()
+        self._index: dict[str, int] = {}
+        for city in self.cities:
+            self._add_city(city)
+        for key, index in self._index.items():
+            self._automaton.add_word(key, index)
+        if self._index:
+            self._automaton.make_automaton()
+        self._window = 80
+        self._rules: dict[str, _Rules] = {}
+        if metonymy_rules_path is not None:
+            self._window, self._rules = _compile_metonymy(
+                load_yaml(metonymy_rules_path), metonymy_rules_path
+            )
+
+    @classmethod
+    def from_config(cls, config_dir: Path) -> CityLinker:
+        config_dir = Path(config_dir)
+        rules = config_dir / METONYMY_FILE
+        return cls(load_cities(config_dir), rules if rules.is_file() else None)
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _key(self, form: str) -> _Key | None:
+        folded = fold(unicodedata.normalize("NFC", form).strip())
+        if not folded:
+            return None
+        index = self._index.get(folded)
+        if index is None:
+            index = self._index[folded] = len(self._keys)
+            self._keys.append(_Key(len(folded), _script(folded[0]), _script(folded[-1])))
+        return self._keys[index]
+
+    def _add_city(self, city: City) -> None:
+        ambiguous = {fold(form) for form in city.ambiguous_forms}
+        case_sensitive = {fold(form): form for form in city.case_sensitive}
+        for form in sorted(city.all_names()):
+            key = self._key(form)
+            if key is None:
+                continue
+            if key.city is not None and key.city != city.id:
+                raise ConfigError(
+                    f"cities.yaml: city {city.id!r}: surface form {form!r} already names "
+                    f"{key.city!r}; list it under one city and use context for the other"
+                )
+            key.city = city.id
+            folded = fold(form)
+            key.ambiguous = key.ambiguous or folded in ambiguous
+            if folded in case_sensitive:
+                key.case_forms = (key.case_forms or set()) | {
+                    case_sensitive[folded].translate(_STRIP_TABLE)
+                }
+        for form in city.false_friends:
+            key = self._key(form)
+            if key is not None:
+                key.false_friend = True
+        for form in city.context:
+            key = self._key(form)
+            if key is not None:
+                key.context_for.add(city.id)
+        for homonym in city.homonyms:
+            for cue in homonym.cues:
+                key = self._key(cue)
+                if key is not None:
+                    key.cue_for.add(city.id)
+
+    # -- matching ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _boundary_ok(folded: str, start: int, end: int, key: _Key) -> bool:
+        if start > 0 and key.left != "unspaced" and _is_word_char(folded[start - 1]):
+            prefixes = _CLITIC_PREFIXES.get(key.left)
+            if prefixes is None:
+                return False
+            begin = start
+            while begin > 0 and _is_word_char(folded[begin - 1]) and start - begin < 4:
+                begin -= 1
+            if begin > 0 and _is_word_char(folded[begin - 1]):
+                return False
+            if any(char not in prefixes for char in folded[begin:start]):
+                return False
+        if end < len(folded) and key.right in ("spaced", "arabic", "hebrew"):
+            return not _is_word_char(folded[end])
+        return True
+
+    def link(self, text: str, language: str | None = None) -> list[CityMention]:
+        """Mentions of watched cities in ``text``, in order, with offsets into ``text``."""
+        if not text or not self._index:
+            return []
+        folded, offsets = _fold_with_offsets(text)
+        candidates: list[tuple[int, int, _Key]] = []
+        context_present: set[str] = set()
+        cues_present: set[str] = set()
+        for end_index, key_index in self._automaton.iter(folded):
+            key = self._keys[key_index]
+            end = end_index + 1
+            start = end - key.length
+            if not self._boundary_ok(folded, start, end, key):
+                continue
+            context_present.update(key.context_for)
+            cues_present.update(key.cue_for)
+            if key.city is not None or key.false_friend:
+                candidates.append((start, end, key))
+        if not candidates:
+            return []
+        candidates.sort(key=lambda item: (item[0], -(item[1] - item[0])))
+        chosen: list[tuple[int, int, _Key]] = []
+        last_end = -1
+        for start, end, key in candidates:
+            if start < last_end:
+                continue
+            if key.city is not None and not key.false_friend and key.case_forms is not None:
+                written = text[self._orig(start, offsets):self._orig(end, offsets)]
+                if _COMBINING.sub("", written).translate(_STRIP_TABLE) not in key.case_forms:
+                    continue
+            chosen.append((start, end, key))
+            last_end = end
+        supported = context_present | {
+            key.city for _, _, key in chosen if key.city and not key.ambiguous
+        }
+        mentions: list[CityMention] = []
+        for start, end, key in chosen:
+            if key.false_friend or key.city is None:
+                continue
+            if key.ambiguous and (key.city not in supported or key.city in cues_present):
+                continue
+            kind: MentionKind = "place"
+            if key.city in self._metonym_cities and self._rules:
+                kind = self._classify(folded, start, end, language)
+            original_start, original_end = self._orig(start, offsets), self._orig(end, offsets)
+            mentions.append(
+                CityMention(
+                    city=key.city,
+                    surface=text[original_start:original_end],
+                    start=original_start,
+                    end=original_end,
+                    kind=kind,
+                )
+            )
+        return mentions
+
+    @staticmethod
+    def _orig(position: int, offsets: list[int] | None) -> int:
+        return position if offsets is None else offsets[position]
+
+    def _rules_for(self, language: str | None) -> _Rules:
+        if language:
+            rules = self._rules.get(language) or self._rules.get(language.split("-")[0])
+            if rules is not None:
+                return rules
+        return self._rules["*"]
+
+    def _classify(self, folded: str, start: int, end: int, language: str | None) -> MentionKind:
+        before = folded[max(0, start - self._window):start]
+        after = folded[end:end + self._window]
+        for kind, side, patterns in self._rules_for(language).by_kind:
+            for pattern in patterns:
+                if side == "before" and pattern.search(before):
+                    return kind
+                if side == "after" and pattern.match(after):
+                    return kind
+        return "place"
+
+    # -- relevance -----------------------------------------------------------------------------
+
+    def relevance(self, mentions: list[CityMention], text: str) -> dict[str, float]:
+        """Per-city relevance in [0, 1]: 0.4 if named in the lead, plus 0.6 · (1 − 0.5^n).
+
+        The lead is the title (text before the first blank line) and the first sentence after
+        it. n counts mentions, a government-metonym mention as half: "Beijing said" is about
+        China's policy more than about the city.
+        """
+        lead_end = _lead_end(text)
+        counts: dict[str, float] = {}
+        in_lead: set[str] = set()
+        for mention in mentions:
+            weight = 0.5 if mention.kind == "government" else 1.0
+            counts[mention.city] = counts.get(mention.city, 0.0) + weight
+            if mention.start < lead_end:
+                in_lead.add(mention.city)
+        return {
+            city: round(min(1.0, (0.4 if city in in_lead else 0.0) + 0.6 * (1 - 0.5**count)), 3)
+            for city, count in counts.items()
+        }
+
+
+_SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)|[。！？]")
+
+
+def _lead_end(text: str) -> int:
+    """End of the title plus the first sentence of the body."""
+    title_end = text.find("\n\n")
+    body_start = 0 if title_end < 0 else title_end + 2
+    match = _SENTENCE_END.search(text, body_start)
+    return match.end() if match else len(text)

@@ -1,0 +1,215 @@
+"""Language identification (lingua) and per-script keyword matching rules.
+
+``LanguageIdentifier.identify_batch(texts, hints)`` returns one ``(iso639_1, confidence)`` per
+text. The article's ``language_hint`` is a prior: it wins when the text is too short to trust
+the detector or the detector is unsure and still gives the hint some support, and it is the
+fallback when the detector finds nothing. Unknown is ``("und", 0.0)``.
+
+``keyword_pattern(term, language)`` turns a lexicon/taxonomy term into a regex fragment that
+works for the language's script: substrings for unspaced scripts (Chinese, Japanese, Thai),
+stems for agglutinative Korean, clitic prefixes for Arabic, word boundaries elsewhere, and a
+trailing ``*`` for explicit stems ("protest*" matches protests, protesters).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lingua import (
+    ConfidenceValue,
+    IsoCode639_1,
+    Language,
+    LanguageDetector,
+    LanguageDetectorBuilder,
+)
+
+from cityradar.config import ConfigError, load_yaml
+
+log = logging.getLogger(__name__)
+
+UNDETERMINED = "und"
+# Codes the project reports that lingua spells differently (Norwegian: Bokmål + Nynorsk).
+_EXPANDED_CODES: dict[str, tuple[str, ...]] = {"no": ("nb", "nn")}
+_REPORTED_CODE: dict[str, str] = {"nb": "no", "nn": "no"}
+# Hints arrive as BCP 47 tags from feeds: zh-Hant, zh-TW, pt-BR, en_US, nb-NO...
+_HINT_ALIASES: dict[str, str] = {"nb": "no", "nn": "no", "iw": "he", "in": "id", "fil": "tl"}
+
+UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th"})
+STEMMED_LANGUAGES = frozenset({"ko"})  # words are stems + attached endings/particles
+CLITIC_LANGUAGES = frozenset({"ar", "fa", "ur"})  # attached conjunction/preposition/article
+_ARABIC_CLITICS = "(?:[وفبلك]?(?:ال)?)"
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def normalize_code(code: str | None) -> str | None:
+    """'zh-Hant' -> 'zh', 'pt_BR' -> 'pt', 'nb-NO' -> 'no'; None or empty stays None."""
+    if not code:
+        return None
+    base = re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
+    if not base:
+        return None
+    return _HINT_ALIASES.get(base, base)
+
+
+def _term_body(term: str, language: str, exact: bool = False) -> str:
+    stem = term.endswith("*")
+    body = term[:-1] if stem else term
+    escaped = r"\s+".join(re.escape(part) for part in body.split())
+    if language in UNSPACED_LANGUAGES:
+        return escaped
+    if (language in STEMMED_LANGUAGES or language in CLITIC_LANGUAGES) and not exact:
+        return rf"{escaped}\w*"
+    return rf"{escaped}\w*" if stem else rf"{escaped}(?!\w)"
+
+
+def _left_boundary(language: str, exact: bool = False) -> str:
+    if language in UNSPACED_LANGUAGES:
+        return ""
+    if language in CLITIC_LANGUAGES and not exact:
+        return rf"(?<!\w){_ARABIC_CLITICS}"
+    return r"(?<!\w)"
+
+
+def keyword_pattern(term: str, language: str, exact: bool = False) -> str:
+    """A regex fragment matching ``term`` as a word of ``language`` (see module docstring).
+
+    ``exact`` keeps Korean/Arabic terms whole words unless they end in ``*`` (for short
+    function words such as negators, where an implicit stem would over-match).
+    """
+    return _left_boundary(language, exact) + _term_body(term, language, exact)
+
+
+def compile_terms(terms: Sequence[str], language: str, exact: bool = False) -> re.Pattern[str]:
+    """One case-insensitive regex for all ``terms``, longest first so phrases win.
+
+    The word-boundary check is factored out of the alternation: that makes the scan several
+    times faster than one lookbehind per alternative.
+    """
+    ordered = sorted({t.lower() for t in terms if t}, key=len, reverse=True)
+    if not ordered:
+        return re.compile(r"(?!x)x")  # matches nothing
+    bodies = "|".join(_term_body(term, language, exact) for term in ordered)
+    return re.compile(f"{_left_boundary(language, exact)}(?:{bodies})", re.IGNORECASE)
+
+
+def compile_indexed_terms(
+    terms: Sequence[str], language: str, exact: bool = False
+) -> re.Pattern[str]:
+    """Like compile_terms for distinct, already ordered ``terms``, each in its own group:
+    ``match.lastindex - 1`` is the index of the term that matched."""
+    if not terms:
+        return re.compile(r"(?!x)x")
+    bodies = "|".join(f"({_term_body(term.lower(), language, exact)})" for term in terms)
+    return re.compile(f"{_left_boundary(language, exact)}(?:{bodies})", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSettings:
+    languages: tuple[str, ...]
+    preload_models: bool = True
+    short_text_letters: int = 25
+    min_confidence: float = 0.5
+    hint_top_candidates: int = 3
+    low_accuracy: bool = False
+
+    @classmethod
+    def from_mapping(cls, data: Any, where: str) -> LanguageSettings:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        codes = data.get("languages")
+        if not isinstance(codes, list) or not codes:
+            raise ConfigError(f"{where}.languages: expected a non-empty list of ISO 639-1 codes")
+        return cls(
+            languages=tuple(str(code) for code in codes),
+            preload_models=bool(data.get("preload_models", True)),
+            short_text_letters=int(data.get("short_text_letters", 25)),
+            min_confidence=float(data.get("min_confidence", 0.5)),
+            hint_top_candidates=int(data.get("hint_top_candidates", 3)),
+            low_accuracy=bool(data.get("low_accuracy", False)),
+        )
+
+
+def _lingua_languages(codes: Sequence[str], where: str) -> list[Language]:
+    languages: list[Language] = []
+    for code in codes:
+        for lingua_code in _EXPANDED_CODES.get(code, (code,)):
+            try:
+                iso = IsoCode639_1.from_str(lingua_code)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: unsupported language code {code!r}") from exc
+            languages.append(Language.from_iso_code_639_1(iso))
+    return languages
+
+
+def _code_of(language: Language) -> str:
+    code = language.iso_code_639_1.name.lower()
+    return _REPORTED_CODE.get(code, code)
+
+
+class LanguageIdentifier:
+    """Picks one of the configured languages per text; models are loaded once, at build."""
+
+    def __init__(self, settings: LanguageSettings, where: str = "language") -> None:
+        self.settings = settings
+        languages = _lingua_languages(settings.languages, f"{where}.languages")
+        self.supported = frozenset(_code_of(language) for language in languages)
+        builder = LanguageDetectorBuilder.from_languages(*languages)
+        if settings.low_accuracy:
+            builder = builder.with_low_accuracy_mode()
+        if settings.preload_models:
+            builder = builder.with_preloaded_language_models()
+        self._detector: LanguageDetector = builder.build()
+
+    @classmethod
+    def from_config(cls, config_dir: Path) -> LanguageIdentifier:
+        path = Path(config_dir) / "nlp.yaml"
+        data = load_yaml(path) or {}
+        where = f"{path}: language"
+        return cls(LanguageSettings.from_mapping(data.get("language"), where), where)
+
+    def identify(self, text: str, hint: str | None = None) -> tuple[str, float]:
+        return self.identify_batch([text], [hint])[0]
+
+    def identify_batch(
+        self, texts: Sequence[str], hints: Sequence[str | None] | None = None
+    ) -> list[tuple[str, float]]:
+        """One (code, confidence) per text, in order; hints may be None or shorter lists."""
+        hints = list(hints or [])
+        hints += [None] * (len(texts) - len(hints))
+        candidates = self._detector.compute_language_confidence_values_in_parallel(list(texts))
+        return [
+            self._decide(text, ranked, normalize_code(hint))
+            for text, ranked, hint in zip(texts, candidates, hints, strict=True)
+        ]
+
+    def _decide(
+        self, text: str, ranked: list[ConfidenceValue], hint: str | None
+    ) -> tuple[str, float]:
+        hint = hint if hint in self.supported else None
+        ranked_codes: list[tuple[str, float]] = []
+        for value in ranked:
+            code = _code_of(value.language)
+            if ranked_codes and ranked_codes[-1][0] == code:  # Bokmål then Nynorsk: merge
+                ranked_codes[-1] = (code, ranked_codes[-1][1] + value.value)
+            else:
+                ranked_codes.append((code, value.value))
+        ranked_codes = [(code, conf) for code, conf in ranked_codes if conf > 0.0]
+        if not ranked_codes:
+            return (hint, 0.5) if hint else (UNDETERMINED, 0.0)
+        top_code, top_conf = ranked_codes[0]
+        if hint is None or hint == top_code:
+            return top_code, round(top_conf, 4)
+        support = dict(ranked_codes).get(hint, 0.0)
+        if len(_LETTER.findall(text)) < self.settings.short_text_letters:
+            # Too short for the detector: the feed's declared language is the better guess.
+            return hint, round(max(support, 0.5 * top_conf), 4)
+        top_n = [code for code, _conf in ranked_codes[: self.settings.hint_top_candidates]]
+        if top_conf < self.settings.min_confidence and hint in top_n:
+            # Ambiguous, and the hint is among the detector's own candidates: the prior wins.
+            return hint, round(support, 4)
+        return top_code, round(top_conf, 4)

@@ -1,0 +1,335 @@
+"""Sentiment (tone) of news text: an offline, weight-free lexicon + rules scorer.
+
+Lexicons: config/lexicons/sentiment/<lang>.txt, ``term<TAB>weight`` (weights -3..3, ``*`` marks
+a stem, ``#`` starts a comment). Rules per language in config/nlp.yaml (sentiment.rules):
+negators flip and damp a nearby term (before it; after it for Japanese/Korean, where negation
+follows the verb), intensifiers scale the next term, and in "X but Y" the part after the
+contrast word outweighs the part before. The summed weight ``s`` is normalised to [-1, 1] as
+``s / sqrt(s^2 + alpha)`` (VADER's normalisation).
+
+Languages without a lexicon score 0 and are labelled "neutral": the tool says nothing rather
+than guess. ``SentimentScorer`` is the seam for the ``transformers`` backend (issue 5).
+
+Per-city tone: ``city_sentiment`` scores the clause around each mention of a city (clauses
+split at punctuation and at clause/contrast words such as "while", "but"), widening to the
+sentence, then to the article's score, when a narrower span carries no sentiment words.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from cityradar.config import ConfigError, load_yaml
+from cityradar.records import SentimentLabel
+from nlp.language import UNSPACED_LANGUAGES, compile_indexed_terms, compile_terms
+
+log = logging.getLogger(__name__)
+
+LEXICON_DIR = Path("lexicons") / "sentiment"
+_SENTENCE_END = re.compile(r"[.!?。！？\n]+")
+_CLAUSE_PUNCT = r"[,;:，；：、()（）\"“”«»\u2014\u2013]|\s-\s"
+_WORD = re.compile(r"\w+")
+# Curly apostrophes to straight, one character for one so offsets keep their meaning.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+class SentimentScorer(Protocol):
+    """Any backend: one tone in [-1, 1] per text (0 when it cannot tell)."""
+
+    def score_batch(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentSettings:
+    negative_threshold: float = -0.15
+    positive_threshold: float = 0.15
+    alpha: float = 6.0
+    negation_scale: float = -0.6
+    negation_window_tokens: int = 3
+    negation_window_chars: int = 3
+    contrast_before_weight: float = 0.5
+    contrast_after_weight: float = 1.5
+    backend: str = "lexicon"
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> SentimentSettings:
+        thresholds = data.get("thresholds") or {}
+        return cls(
+            negative_threshold=float(thresholds.get("negative", -0.15)),
+            positive_threshold=float(thresholds.get("positive", 0.15)),
+            alpha=float(data.get("alpha", 6.0)),
+            negation_scale=float(data.get("negation_scale", -0.6)),
+            negation_window_tokens=int(data.get("negation_window_tokens", 3)),
+            negation_window_chars=int(data.get("negation_window_chars", 3)),
+            contrast_before_weight=float(data.get("contrast_before_weight", 0.5)),
+            contrast_after_weight=float(data.get("contrast_after_weight", 1.5)),
+            backend=str(data.get("backend", "lexicon")),
+        )
+
+    def label(self, score: float) -> SentimentLabel:
+        if score <= self.negative_threshold:
+            return "negative"
+        if score >= self.positive_threshold:
+            return "positive"
+        return "neutral"
+
+
+def _word_list(rules: Mapping[str, Any], key: str, where: str) -> list[str]:
+    words = rules.get(key) or []
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ConfigError(f"{where}.{key}: expected a list of strings (quote yes/no/on/off)")
+    return words
+
+
+@dataclass(slots=True)
+class LanguageRules:
+    language: str
+    negators: re.Pattern[str]
+    intensifiers: re.Pattern[str]
+    intensifier_scale: dict[str, float]
+    contrast: re.Pattern[str]
+    clause_split: re.Pattern[str]
+    negation_after: bool = False
+
+    @classmethod
+    def from_mapping(cls, language: str, rules: Mapping[str, Any], where: str) -> LanguageRules:
+        intensifiers = rules.get("intensifiers") or {}
+        if not isinstance(intensifiers, dict):
+            raise ConfigError(f"{where}.intensifiers: expected a mapping word -> scale")
+        contrast = _word_list(rules, "contrast", where)
+        clause = _word_list(rules, "clause", where)
+        splitters = compile_terms([*contrast, *clause], language, exact=True).pattern
+        return cls(
+            language=language,
+            negators=compile_terms(_word_list(rules, "negators", where), language, exact=True),
+            intensifiers=compile_terms(list(intensifiers), language, exact=True),
+            intensifier_scale={str(k).lower(): float(v) for k, v in intensifiers.items()},
+            contrast=compile_terms(contrast, language, exact=True),
+            clause_split=re.compile(f"{_CLAUSE_PUNCT}|{splitters}", re.IGNORECASE),
+            negation_after=bool(rules.get("negation_after", False)),
+        )
+
+
+_PUNCT_ONLY = re.compile(f"{_CLAUSE_PUNCT}|[.!?。！？\n]", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Lexicon:
+    language: str
+    pattern: re.Pattern[str]
+    terms: list[str]  # group i + 1 of ``pattern`` matched terms[i]
+    weights: list[float]
+
+    @classmethod
+    def load(cls, path: Path, language: str) -> Lexicon:
+        entries: dict[str, float] = {}
+        for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            term, sep, weight = line.rpartition("\t")
+            try:
+                if not sep or not term.strip():
+                    raise ValueError("expected term<TAB>weight")
+                entries[term.strip().lower()] = float(weight)
+            except ValueError as exc:
+                raise ConfigError(f"{path}:{number}: {exc} (got {raw!r})") from exc
+        terms = sorted(entries, key=len, reverse=True)  # longest first: phrases win
+        pattern = compile_indexed_terms(terms, language)
+        return cls(language, pattern, terms, [entries[t] for t in terms])
+
+
+@dataclass(slots=True)
+class TermHit:
+    term: str
+    start: int
+    end: int
+    weight: float  # after negation / intensifier / contrast
+
+
+@dataclass
+class LexiconSentimentScorer:
+    """Lexicon + rules; offline and deterministic. See the module docstring."""
+
+    settings: SentimentSettings
+    lexicons: dict[str, Lexicon]
+    rules: dict[str, LanguageRules] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config_dir: Path) -> LexiconSentimentScorer:
+        path = Path(config_dir) / "nlp.yaml"
+        data = (load_yaml(path) or {}).get("sentiment") or {}
+        settings = SentimentSettings.from_mapping(data)
+        lexicons: dict[str, Lexicon] = {}
+        for lexicon_path in sorted((Path(config_dir) / LEXICON_DIR).glob("*.txt")):
+            lexicons[lexicon_path.stem] = Lexicon.load(lexicon_path, lexicon_path.stem)
+        rules: dict[str, LanguageRules] = {}
+        for language, entry in (data.get("rules") or {}).items():
+            where = f"{path}: sentiment.rules.{language}"
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{where}: expected a mapping")
+            rules[str(language)] = LanguageRules.from_mapping(str(language), entry, where)
+        if not lexicons:
+            log.warning("no sentiment lexicons under %s: every text scores neutral",
+                        Path(config_dir) / LEXICON_DIR)
+        return cls(settings, lexicons, rules)
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(self.lexicons)
+
+    def hits(self, text: str, language: str) -> list[TermHit]:
+        """The sentiment terms found, with their weights after the rules (for explanations)."""
+        lexicon = self.lexicons.get(language)
+        if lexicon is None:
+            return []
+        text = text.translate(_APOSTROPHES)
+        rules = self.rules.get(language)
+        unspaced = language in UNSPACED_LANGUAGES
+        negators = [(m.start(), m.end()) for m in rules.negators.finditer(text)] if rules else []
+        boosts = (
+            [(m.start(), m.end(), m.group(0).lower()) for m in rules.intensifiers.finditer(text)]
+            if rules
+            else []
+        )
+        contrasts = [m.start() for m in rules.contrast.finditer(text)] if rules else []
+        sentence_starts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
+        found: list[TermHit] = []
+        for match in lexicon.pattern.finditer(text):
+            index = (match.lastindex or 1) - 1
+            start, end = match.span()
+            weight = lexicon.weights[index]
+            if rules is not None:
+                negator = self._negator_of(text, start, end, negators, unspaced,
+                                           rules.negation_after)
+                if negator is not None:
+                    # A negator governs the one sentiment term nearest to it, not the rest.
+                    negators.remove(negator)
+                    weight *= self.settings.negation_scale
+                for _b_start, b_end, word in boosts:
+                    if self._near(text, b_end, start, unspaced, max_words=0, max_chars=1):
+                        weight *= rules.intensifier_scale.get(word, 1.0)
+                sentence_start = max(s for s in sentence_starts if s <= start)
+                next_end = min((s for s in sentence_starts if s > start), default=len(text))
+                if any(sentence_start <= c < start for c in contrasts):
+                    weight *= self.settings.contrast_after_weight
+                elif any(end <= c < next_end for c in contrasts):
+                    weight *= self.settings.contrast_before_weight
+            found.append(TermHit(lexicon.terms[index], start, end, weight))
+        return found
+
+    def _near(self, text: str, left_end: int, right_start: int, unspaced: bool,
+              max_words: int, max_chars: int) -> bool:
+        """Whether two spans are within reach: same clause, few enough words/chars between."""
+        if left_end > right_start:
+            return False
+        gap = text[left_end:right_start]
+        if _PUNCT_ONLY.search(gap):
+            return False
+        if unspaced:
+            return len(gap.strip()) <= max_chars
+        return len(_WORD.findall(gap)) <= max_words
+
+    def _negator_of(self, text: str, start: int, end: int, negators: list[tuple[int, int]],
+                    unspaced: bool, after: bool) -> tuple[int, int] | None:
+        words = self.settings.negation_window_tokens
+        chars = self.settings.negation_window_chars
+        for n_start, n_end in negators:
+            if after:
+                if n_start >= end and self._near(text, end, n_start, unspaced, words, chars):
+                    return n_start, n_end
+            elif n_end <= start and self._near(text, n_end, start, unspaced, words, chars):
+                return n_start, n_end
+        return None
+
+    def score(self, text: str, language: str) -> float:
+        total = sum(hit.weight for hit in self.hits(text, language))
+        if total == 0.0:
+            return 0.0
+        return round(total / math.sqrt(total * total + self.settings.alpha), 4)
+
+    def score_batch(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]:
+        return [self.score(text, lang) for text, lang in zip(texts, languages, strict=True)]
+
+
+def sentiment_scorer_from_config(config_dir: Path) -> SentimentScorer:
+    path = Path(config_dir) / "nlp.yaml"
+    backend = ((load_yaml(path) or {}).get("sentiment") or {}).get("backend", "lexicon")
+    if backend == "lexicon":
+        return LexiconSentimentScorer.from_config(config_dir)
+    raise ConfigError(
+        f"{path}: sentiment.backend {backend!r} is not built yet (issue 5); use 'lexicon'"
+    )
+
+
+def _span_around(text: str, start: int, end: int, splitter: re.Pattern[str]) -> str:
+    """The stretch of text between the nearest splitter matches around [start, end)."""
+    left = 0
+    right = len(text)
+    for match in splitter.finditer(text):
+        if match.end() <= start:
+            left = match.end()
+        elif match.start() >= end:
+            right = match.start()
+            break
+    return text[left:right]
+
+
+class ClauseSplitter:
+    """Clause and sentence around a character span, by language (rules in nlp.yaml)."""
+
+    def __init__(self, rules: Mapping[str, LanguageRules]) -> None:
+        self._rules = rules
+        self._default = re.compile(_CLAUSE_PUNCT)
+
+    def clause(self, text: str, start: int, end: int, language: str) -> str:
+        rules = self._rules.get(language)
+        splitter = rules.clause_split if rules else self._default
+        return _span_around(text, start, end, splitter)
+
+    def sentence(self, text: str, start: int, end: int) -> str:
+        return _span_around(text, start, end, _SENTENCE_END)
+
+
+def city_sentiment(
+    scorer: SentimentScorer,
+    splitter: ClauseSplitter,
+    items: Sequence[tuple[str, str, Mapping[str, Sequence[tuple[int, int]]], float]],
+) -> list[dict[str, float]]:
+    """Per-city tone for many texts at once.
+
+    ``items``: (text, language, city -> mention spans, article score). For each city the
+    clauses around its mentions are scored together; if they carry no tone, the sentences;
+    if those carry none either, the article's score.
+    """
+    clause_texts: list[str] = []
+    sentence_texts: list[str] = []
+    languages: list[str] = []
+    keys: list[tuple[int, str]] = []
+    for index, (text, language, spans, _article) in enumerate(items):
+        for city, city_spans in spans.items():
+            clauses = dict.fromkeys(splitter.clause(text, s, e, language) for s, e in city_spans)
+            sentences = dict.fromkeys(splitter.sentence(text, s, e) for s, e in city_spans)
+            clause_texts.append(" . ".join(clauses))
+            sentence_texts.append(" . ".join(sentences))
+            languages.append(language)
+            keys.append((index, city))
+    clause_scores = scorer.score_batch(clause_texts, languages) if keys else []
+    need_sentence = [i for i, score in enumerate(clause_scores) if score == 0.0]
+    sentence_scores = scorer.score_batch(
+        [sentence_texts[i] for i in need_sentence], [languages[i] for i in need_sentence]
+    )
+    fallback = dict(zip(need_sentence, sentence_scores, strict=True))
+    results: list[dict[str, float]] = [{} for _ in items]
+    for position, (index, city) in enumerate(keys):
+        score = clause_scores[position]
+        if score == 0.0:
+            score = fallback[position] or items[index][3]
+        results[index][city] = score
+    return results

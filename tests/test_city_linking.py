@@ -1,0 +1,299 @@
+"""City linking: the watched cities found in every script, with exact offsets, metonymy and
+homonyms told apart, and common words that merely contain a name left alone."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from cityradar.config import ConfigError
+from cityradar.records import CityMention, Tags
+from nlp.cities import CityLinker
+from nlp.gazetteer import load_cities
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+
+
+@pytest.fixture(scope="module")
+def linker() -> CityLinker:
+    return CityLinker.from_config(CONFIG_DIR)
+
+
+def links(linker: CityLinker, text: str, language: str | None = None) -> list[tuple]:
+    mentions = linker.link(text, language)
+    for mention in mentions:
+        assert text[mention.start:mention.end] == mention.surface
+    return [(m.city, m.surface, m.start, m.end) for m in mentions]
+
+
+def span(text: str, surface: str, nth: int = 0) -> tuple[str, int, int]:
+    start = -1
+    for _ in range(nth + 1):
+        start = text.index(surface, start + 1)
+    return surface, start, start + len(surface)
+
+
+MULTILINGUAL = [
+    ("en", "Lockdown lifted in Wuhan as Shanghai reopens", [("wuhan", "Wuhan"),
+                                                        ("shanghai", "Shanghai")]),
+    ("fr", "Les habitants de Wuhan et de Canton respirent", [("wuhan", "Wuhan"),
+                                                          ("guangzhou", "Canton")]),
+    ("de", "Neue Fälle in Peking, Nanking und Tschungking", [("beijing", "Peking"),
+                                                          ("nanjing", "Nanking"),
+                                                          ("chongqing", "Tschungking")]),
+    ("es", "Turistas en Pekín y en Cantón", [("beijing", "Pekín"), ("guangzhou", "Cantón")]),
+    ("it", "Voli da Pechino a Nanchino", [("beijing", "Pechino"), ("nanjing", "Nanchino")]),
+    ("pt", "Chuvas em Pequim e Xangai", [("beijing", "Pequim"), ("shanghai", "Xangai")]),
+    ("ru", "Карантин в Ухане и Шанхае", [("wuhan", "Ухане"), ("shanghai", "Шанхае")]),
+    ("uk", "Новини з Пекіна та Ухані", [("beijing", "Пекіна"), ("wuhan", "Ухані")]),
+    ("ar", "إغلاق في ووهان وشنغهاي", [("wuhan", "ووهان"), ("shanghai", "شنغهاي")]),
+    ("fa", "قرنطینه در ووهان و پکن", [("wuhan", "ووهان"), ("beijing", "پکن")]),
+    ("he", "סגר בווהאן ובשנגחאי", [("wuhan", "ווהאן"), ("shanghai", "שנגחאי")]),
+    ("ja", "武漢で封鎖解除、ペキンと上海も", [("wuhan", "武漢"), ("beijing", "ペキン"),
+                                        ("shanghai", "上海")]),
+    ("ko", "우한에서 베이징까지", [("wuhan", "우한"), ("beijing", "베이징")]),
+    ("zh", "武汉解封，深圳和重庆复工", [("wuhan", "武汉"), ("shenzhen", "深圳"),
+                                 ("chongqing", "重庆")]),
+    ("zh-Hant", "武漢解封，廣州與瀋陽復工", [("wuhan", "武漢"), ("guangzhou", "廣州"),
+                                     ("shenyang", "瀋陽")]),
+    ("vi", "Vũ Hán mở cửa, Thượng Hải và Bắc Kinh cũng vậy", [("wuhan", "Vũ Hán"),
+                                                          ("shanghai", "Thượng Hải"),
+                                                          ("beijing", "Bắc Kinh")]),
+    ("th", "อู่ฮั่นยกเลิกล็อกดาวน์ส่วนปักกิ่งยังเข้มงวด", [("wuhan", "อู่ฮั่น"),
+                                                    ("beijing", "ปักกิ่ง")]),
+    ("hi", "वुहान और बीजिंग में लॉकडाउन", [("wuhan", "वुहान"), ("beijing", "बीजिंग")]),
+    ("el", "Καραντίνα στη Γουχάν και στο Πεκίνο", [("wuhan", "Γουχάν"), ("beijing", "Πεκίνο")]),
+    ("tr", "Vuhan ve Şanghay'da karantina", [("wuhan", "Vuhan"), ("shanghai", "Şanghay")]),
+    ("pl", "Kwarantanna w Wuhanie i Szanghaju", [("wuhan", "Wuhanie"), ("shanghai", "Szanghaju")]),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "expected"), MULTILINGUAL,
+                         ids=[case[0] for case in MULTILINGUAL])
+def test_cities_are_found_in_every_script_with_exact_offsets(
+    linker: CityLinker, language: str, text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert links(linker, text, language) == [
+        (city, *span(text, surface)) for city, surface in expected
+    ]
+
+
+def test_literal_offsets_after_astral_characters_and_newlines(linker: CityLinker) -> None:
+    text = "🙂 Wuhan\n\n北京🙂Пекине"
+    assert links(linker, text) == [
+        ("wuhan", "Wuhan", 2, 7), ("beijing", "北京", 9, 11), ("beijing", "Пекине", 12, 18)
+    ]
+
+
+def test_russian_inflected_forms_match_but_not_longer_words(linker: CityLinker) -> None:
+    text = "Из Уханя в Ухань, о Ухане, к Уханю, с Уханем. Пекинес и пекинская утка. Пекином"
+    assert [m[1] for m in links(linker, text, "ru")] == [
+        "Уханя", "Ухань", "Ухане", "Уханю", "Уханем", "Пекином"
+    ]
+
+
+def test_xian_spellings_and_apostrophe_styles(linker: CityLinker) -> None:
+    variants = [
+        "Xi'an", "Xi’an", "Xi‘an", "Xiʼan", "Xian", "Xi-an", "XI'AN", "xi’an", "Сиане", "西安"
+    ]
+    text = "; ".join(variants)
+    assert [(m[0], m[1]) for m in links(linker, text)] == [("xian", v) for v in variants]
+
+
+def test_historical_romanizations(linker: CityLinker) -> None:
+    text = ("Peking, Peiping, Canton, Chungking, Nanking, Hsian, Hsi-an, Mukden, Fengtien, "
+            "Tientsin, Hangchow, Soochow gardens, Chengtu, Hankow")
+    assert [m[0] for m in links(linker, text, "en")] == [
+        "beijing", "beijing", "guangzhou", "chongqing", "nanjing", "xian", "xian", "shenyang",
+        "shenyang", "tianjin", "hangzhou", "suzhou", "chengdu", "wuhan",
+    ]
+
+
+def test_diacritics_and_case_are_ignored(linker: CityLinker) -> None:
+    text = "Pékin, Pekin, PÉKIN, Pekín, Pe\u0301kin"  # the last one with a combining accent
+    found = links(linker, text)
+    assert [m[1] for m in found] == ["Pékin", "Pekin", "PÉKIN", "Pekín", "Pe\u0301kin"]
+    assert found[-1][2:] == (28, 34)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "surface"),
+    [
+        ("en", "Beijing said on Monday it would retaliate.", "Beijing"),
+        ("en", "John Bolton accused Trump of supporting Beijing's crackdown.", "Beijing"),
+        ("en", "Beijing accused Washington of meddling.", "Beijing"),
+        ("en", "It will ratchet up tensions between Washington and Beijing.", "Beijing"),
+        ("en", "Hong Kong's pro-Beijing camp lost the vote.", "Beijing"),
+        ("en", "Under pressure from Beijing, the airline apologised.", "Beijing"),
+        ("en", "With Beijing’s military nearby, the US sent two carriers.", "Beijing"),
+        ("fr", "Pékin a dénoncé les sanctions américaines.", "Pékin"),
+        ("fr", "Pékin accuse Washington d'ingérence.", "Pékin"),
+        ("de", "Peking droht mit Gegenmaßnahmen.", "Peking"),
+        ("de", "Der Druck aus Peking wächst.", "Peking"),
+        ("es", "Pekín acusa a Estados Unidos de injerencia.", "Pekín"),
+        ("ru", "Пекин заявил решительный протест.", "Пекин"),
+        ("ru", "Официальный Пекин отверг обвинения.", "Пекин"),
+        ("zh", "北京政府回应了美国的指责。", "北京"),
+        ("zh", "北京当局拒绝置评。", "北京"),
+    ],
+)
+def test_beijing_for_the_government_is_a_government_mention(
+    linker: CityLinker, language: str, text: str, surface: str
+) -> None:
+    mentions = linker.link(text, language)
+    assert [(m.city, m.surface, m.kind) for m in mentions] == [("beijing", surface, "government")]
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "Residents in Beijing queued for tests."),
+        ("en", "Beijing residents said the market was crowded."),
+        ("en", "Beijing's Xinfadi market was closed after new cases."),
+        ("en", "Schools shut in Beijing as coronavirus flares."),
+        ("en", "Beijing, the capital, reported 36 new cases."),
+        ("fr", "À Pékin, les habitants font la queue."),
+        ("de", "In Peking regnet es seit Tagen."),
+        ("es", "Vivo en Pekín desde 2015."),
+        ("ru", "В Пекине закрыли рынок Синьфади."),
+        ("zh", "在北京的外国人越来越多。"),
+        ("zh", "北京市政府宣布新措施。"),
+        ("en", "The Beijing Winter Olympics open in February."),
+    ],
+)
+def test_beijing_the_place_stays_a_place(linker: CityLinker, language: str, text: str) -> None:
+    assert [(m.city, m.kind) for m in linker.link(text, language)] == [("beijing", "place")]
+
+
+def test_metonymy_rules_follow_the_language_and_apply_to_metonym_cities_only(
+    linker: CityLinker,
+) -> None:
+    assert linker.link("Wuhan said it would lift the lockdown.", "en")[0].kind == "place"
+    # without a language every language's rules apply
+    assert linker.link("Пекин заявил протест.")[0].kind == "government"
+    # without metonymy rules every mention is a place
+    plain = CityLinker(load_cities(CONFIG_DIR))
+    assert plain.link("Beijing said so.", "en")[0].kind == "place"
+
+
+def test_suzhou_needs_support_and_an_anhui_cue_drops_it(linker: CityLinker) -> None:
+    def cities(text: str) -> list[str]:
+        return [m.city for m in linker.link(text, "en")]
+
+    assert cities("Suzhou factory output rose 5%.") == []
+    assert cities("Suzhou, an hour from Shanghai, is famous for its gardens.") == [
+        "suzhou", "shanghai"
+    ]
+    assert cities("Suzhou in Jiangsu province opened a new metro line.") == ["suzhou"]
+    assert cities("Suzhou (苏州) attracts investors.") == ["suzhou", "suzhou"]
+    assert cities("A coal mine near Suzhou, Anhui province, flooded.") == []
+    assert cities("A coal mine near Suzhou flooded, 宿州 officials said.") == []
+    assert cities("苏州工业园区") == ["suzhou"]
+    assert cities("宿州市") == []
+    assert cities("Сучжоу, провинция Цзянсу") == ["suzhou"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Wuhanese dialect is hard to follow.",
+        "The canton of Zurich voted on Sunday.",
+        "Canton, Ohio, hosts the Pro Football Hall of Fame.",
+        "Le canton de Vaud et le Canton de Genève.",
+        "Il Canton Ticino ha chiuso le scuole.",
+        "Der Kanton Zürich hat neue Regeln.",
+        "Sian Williams presented the news.",
+        "这个长沙发很舒服。",
+        "江西安全生产会议",
+        "他们变成都市人了。",
+        "上海の南京路は賑やかだ。南京錠をかけた。",
+        "Quần đảo Trường Sa là nơi tranh chấp.",
+        "Pekingese dogs and Pekinese breeders.",
+        "",
+    ],
+)
+def test_common_words_containing_a_name_are_not_mentions(linker: CityLinker, text: str) -> None:
+    found = [m for m in linker.link(text) if m.city != "shanghai"]
+    assert found == []
+
+
+def test_canton_is_guangzhou_when_capitalised_and_not_a_swiss_canton(linker: CityLinker) -> None:
+    text = "The Canton Fair in Canton drew buyers; the canton of Bern did not."
+    assert links(linker, text, "en") == [
+        ("guangzhou", *span(text, "Canton")), ("guangzhou", *span(text, "Canton", 1))
+    ]
+    assert [m.city for m in linker.link("Kanton und die Kanton-Messe in Guangdong", "de")] == [
+        "guangzhou", "guangzhou"
+    ]
+
+
+def test_names_next_to_other_scripts_and_with_clitics(linker: CityLinker) -> None:
+    assert links(linker, "他在Wuhan工作") == [("wuhan", "Wuhan", 2, 7)]
+    text = "وبكين وبووهان"
+    assert [m[0] for m in links(linker, text, "ar")] == ["beijing", "wuhan"]
+    assert links(linker, "우한에서") == [("wuhan", "우한", 0, 2)]
+    assert links(linker, "가우한") == []
+
+
+def test_relevance_rewards_the_lead_and_repetition(linker: CityLinker) -> None:
+    title, summary = "Wuhan lifts lockdown", (
+        "After 76 days, residents can leave. Wuhan's trains run again; Wuhan's shops "
+        "reopen. A flight from Beijing landed."
+    )
+    text = Tags.text_of(title, summary)
+    relevance = linker.relevance(linker.link(text, "en"), text)
+    assert set(relevance) == {"wuhan", "beijing"}
+    assert 0 < relevance["beijing"] < relevance["wuhan"] <= 1
+    assert relevance["beijing"] == pytest.approx(0.3)
+    assert relevance["wuhan"] == pytest.approx(0.4 + 0.6 * (1 - 0.5**3), abs=1e-3)
+
+
+def test_relevance_counts_a_government_mention_as_half(linker: CityLinker) -> None:
+    text = "Trade\n\nOfficials met. Then Beijing said no. Then the Beijing marathon went on."
+    mentions = linker.link(text, "en")
+    assert [m.kind for m in mentions] == ["government", "place"]
+    only_place = [m for m in mentions if m.kind == "place"]
+    expected = 0.6 * (1 - 0.5**1.5)
+    assert linker.relevance(mentions, text)["beijing"] == pytest.approx(expected, abs=1e-3)
+    assert linker.relevance(only_place, text)["beijing"] == pytest.approx(0.3)
+    assert linker.relevance([], text) == {}
+    mention = CityMention("wuhan", "Wuhan", 0, 5)
+    assert linker.relevance([mention], "Wuhan") == {"wuhan": 0.7}
+
+
+def test_bad_metonymy_rules_name_the_field(tmp_path: Path) -> None:
+    rules = tmp_path / "metonymy.yaml"
+    rules.write_text("languages:\n  en:\n    government_after:\n      - '\\s+(said'\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"languages\.en\.government_after\[0\]: bad regex"):
+        CityLinker(load_cities(CONFIG_DIR), rules)
+    rules.write_text("languages:\n  en:\n    goverment_after: []\n", "utf-8")
+    with pytest.raises(ConfigError, match="unknown rule list 'goverment_after'"):
+        CityLinker(load_cities(CONFIG_DIR), rules)
+
+
+@pytest.mark.realdata
+def test_real_nyt_headlines_link_with_sound_offsets_and_metonymy(
+    linker: CityLinker, realdata: Path
+) -> None:
+    rows = list(csv.DictReader((realdata / "news/nyt2020/nyt2020.csv").open(encoding="utf-8")))
+    kinds: dict[str, str] = {}
+    wuhan_texts = found_wuhan = 0
+    for row in rows:
+        text = Tags.text_of(row["headline"], row["abstract"])
+        mentions = linker.link(text, "en")
+        for mention in mentions:
+            assert text[mention.start:mention.end] == mention.surface
+            if mention.city == "beijing":
+                kinds[text[max(0, mention.start - 20):mention.end + 20]] = mention.kind
+        if " wuhan" in f" {text.lower()}":
+            wuhan_texts += 1
+            found_wuhan += any(m.city == "wuhan" for m in mentions)
+    assert wuhan_texts > 5 and found_wuhan == wuhan_texts
+    def kind_of(snippet: str) -> set[str]:
+        return {kind for context, kind in kinds.items() if snippet in context}
+
+    assert kind_of("for pro-Beijing political") == {"government"}
+    assert kind_of("appearance in Beijing.") == {"place"}
+    assert kind_of("Beijing said it had revoked") == {"government"}

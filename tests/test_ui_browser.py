@@ -1,0 +1,119 @@
+"""The real Streamlit server (ui.launch) driven by real headless Debian Chromium."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("search.sqlite_store", reason="the SQLite store backend is not built yet")
+
+from tests.conftest import CONFIG_DIR, REPO_ROOT
+from tests.ui_fixtures import UiFixture, build_ui_store
+from ui.launch import HOST, LaunchError, launch, stop
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
+WAIT_MS = 30_000
+
+
+def wait_for_charts(page, count: int) -> None:
+    """Wait until ``count`` Vega-Lite charts are drawn at full size (they render async)."""
+    page.wait_for_function(
+        """n => {
+            const charts = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")];
+            return charts.length >= n && charts.every(c => {
+                const g = c.querySelector("canvas, svg");
+                return g && g.getBoundingClientRect().height > 60;
+            });
+        }""",
+        arg=count, timeout=WAIT_MS)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UiFixture, str]]:
+    fixture = build_ui_store(tmp_path_factory.mktemp("ui_browser"))
+    process, url = launch(fixture.store_url, CONFIG_DIR)
+    try:
+        yield fixture, url
+    finally:
+        stop(process)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(),
+                    reason=f"Debian Chromium not installed at {CHROMIUM} (make system-deps)")
+def test_analyst_opens_the_wuhan_episode_and_sees_its_stories(
+    server: tuple[UiFixture, str],
+) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    fixture, url = server
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.goto(url)
+            expect(page.get_by_text("Alert inbox")).to_be_visible(timeout=WAIT_MS)
+            expect(page.get_by_text("2 episode(s), 1 new")).to_be_visible(timeout=WAIT_MS)
+            page.screenshot(path=SCREENSHOTS / "alerts.png", full_page=True)
+
+            page.locator(f".st-key-open_{fixture.wuhan_alert_id} button").click()
+            expect(page.get_by_role("heading", name="Stories behind it")).to_be_visible(
+                timeout=WAIT_MS)
+            for title in fixture.story_titles:
+                link = page.get_by_role("link", name=title)
+                expect(link).to_be_visible(timeout=WAIT_MS)
+            first_link = page.get_by_role("link", name=fixture.story_titles[0])
+            assert first_link.get_attribute("href", timeout=WAIT_MS).startswith(
+                "https://news.example/")
+            assert f"alert={fixture.wuhan_alert_id}" in page.url
+            wait_for_charts(page, 4)  # daily series; topic, language, outlet mixes
+            page.screenshot(path=SCREENSHOTS / "episode.png", full_page=True)
+
+            page.get_by_role("link", name="City").click()
+            expect(page.get_by_text("Latest headlines")).to_be_visible(timeout=WAIT_MS)
+            expect(page.get_by_text("Coverage per month by language")).to_be_visible(
+                timeout=WAIT_MS)
+            wait_for_charts(page, 5)
+            page.screenshot(path=SCREENSHOTS / "city.png", full_page=True)
+
+            page.get_by_role("link", name="Search").click()
+            box = page.get_by_label("Search text")
+            box.fill("lockdown")
+            box.press("Enter")
+            expected = sum("lockdown" in f"{a.title} {a.summary}".lower()
+                           for a in fixture.articles)
+            expect(page.get_by_text(f"{expected} result(s)")).to_be_visible(timeout=WAIT_MS)
+            page.screenshot(path=SCREENSHOTS / "search.png", full_page=True)
+        finally:
+            browser.close()
+
+
+def test_launch_reports_why_the_server_did_not_start(tmp_path: Path) -> None:
+    fixture_url = f"sqlite:///{tmp_path / 'empty.db'}"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(LaunchError) as failure:
+            launch(fixture_url, CONFIG_DIR, port=port, timeout=30)
+    assert f"Port {port} is not available" in failure.value.stderr
+    assert "exited with code" in failure.value.one_line
+
+
+def test_cli_ui_refuses_a_missing_config_dir(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cityradar.cli", "--config", str(tmp_path / "nope"), "ui"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "config directory not found" in result.stderr

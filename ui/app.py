@@ -1,0 +1,75 @@
+"""CityRadar Streamlit app: alerts inbox, city view, search, sources.
+
+Run with ``cityradar ui`` (or ``python -m streamlit run ui/app.py``); the store URL comes from
+CITYRADAR_STORE and the config directory from CITYRADAR_CONFIG.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` only puts ui/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from ui import data  # noqa: E402
+
+st.set_page_config(page_title="CityRadar", page_icon=":material/radar:", layout="wide")
+
+PAGES = [
+    st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications_active:",
+            default=True),
+    st.Page("pages/city.py", title="City", icon=":material/location_city:"),
+    st.Page("pages/search.py", title="Search", icon=":material/search:"),
+    st.Page("pages/sources.py", title="Sources", icon=":material/monitor_heart:"),
+]
+navigation = st.navigation(PAGES)
+
+url = data.store_url()
+health = data.store_health(url)
+
+with st.sidebar:
+    st.markdown("### :material/radar: CityRadar")
+    if health.get("ok"):
+        articles = health.get("articles")
+        count_text = f" · {articles:,} articles" if isinstance(articles, int) else ""
+        st.success(f"Store ok ({health.get('backend', '?')}){count_text}",
+                   icon=":material/check_circle:")
+    else:
+        st.warning(f"Store degraded/unreachable: {health.get('detail') or 'no detail'}",
+                   icon=":material/warning:")
+
+if not health.get("ok"):
+    st.warning(
+        "**Store degraded/unreachable** — CityRadar cannot read its data right now "
+        f"({url}): {health.get('detail') or 'no detail'}. "
+        "Check the store (e.g. is Elasticsearch up?) and reload this page.",
+        icon=":material/warning:",
+    )
+    st.stop()
+
+try:
+    span = data.date_range(url)
+except Exception as exc:
+    st.error(f"Cannot read the date range from the store: {exc}")
+    st.stop()
+
+with st.sidebar:
+    if span is None:
+        st.info("The store holds no dated articles yet.")
+        st.session_state["window"] = (None, None)
+    else:
+        first, last = span
+        chosen = st.date_input("Date range", value=(first, last), min_value=first,
+                               max_value=max(last, date.today()), key="window_input")
+        if isinstance(chosen, tuple | list) and len(chosen) == 2:
+            st.session_state["window"] = (chosen[0], chosen[1])
+        else:  # the user picked only the first day so far
+            st.session_state["window"] = (chosen[0] if chosen else first, last)
+    st.caption(f"Store: `{url}`")
+
+navigation.run()
