@@ -111,7 +111,7 @@ class LanguageRules:
             intensifiers=compile_terms(list(intensifiers), language, exact=True),
             intensifier_scale={str(k).lower(): float(v) for k, v in intensifiers.items()},
             contrast=compile_terms(contrast, language, exact=True),
-            clause_split=re.compile(f"{_CLAUSE_PUNCT}|{splitters}", re.IGNORECASE),
+            clause_split=re.compile(f"{_CLAUSE_PUNCT}|[.!?。！？\n]|{splitters}", re.IGNORECASE),
             negation_after=bool(rules.get("negation_after", False)),
         )
 
@@ -286,7 +286,7 @@ class ClauseSplitter:
 
     def __init__(self, rules: Mapping[str, LanguageRules]) -> None:
         self._rules = rules
-        self._default = re.compile(_CLAUSE_PUNCT)
+        self._default = _PUNCT_ONLY
 
     def clause(self, text: str, start: int, end: int, language: str) -> str:
         rules = self._rules.get(language)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs Debian's Chromium and ChromeDriver for the browser tests when they are missing.
+# Installs Debian's Chromium and ChromeDriver (and a CJK font, so screenshots show Chinese city
+# names) for the browser tests when they are missing.
 # Needs root (CI and the dev machines run as root); otherwise says what to install.
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then
+if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi 'wenquanyi\|noto sans cjk'; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -12,4 +13,4 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq chromium chromium-driver >/dev/null
+apt-get install -y -qq chromium chromium-driver fonts-wqy-zenhei >/dev/null

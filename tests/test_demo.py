@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 def run_demo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cityradar.cli", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=240,
+        cwd=cwd, capture_output=True, text=True, timeout=290,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("CITYRADAR_")},
              "PYTHONPATH": str(REPO_ROOT)},
     )
