@@ -214,10 +214,11 @@ _DOTTED = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b")
 def entry_date(entry: Any) -> datetime | None:
     """The entry's publication (else update) time in UTC, or None when absent or unreadable."""
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
+        # dict.get: feedparser's own .get maps a missing "updated" to "published" with a warning
+        raw = dict.get(entry, key)
         if not raw:
             continue
-        parsed_struct = entry.get(f"{key}_parsed")
+        parsed_struct = dict.get(entry, f"{key}_parsed")
         trust_feedparser = not (_AMPM.search(raw) or _ZONE_WORD.search(raw))
         if parsed_struct and trust_feedparser:
             return datetime.fromtimestamp(calendar.timegm(parsed_struct), UTC)

@@ -19,7 +19,9 @@ from elastic_transport._node._base import NodeApiResponse
 
 PLAIN_JSON_ENV = "CITYRADAR_ES_PLAIN_JSON"
 
-_VENDOR_MEDIA_TYPE = re.compile(r"application/vnd\.elasticsearch\+([\w-]+)(\s*;\s*compatible-with=\d+)?")
+_VENDOR_MEDIA_TYPE = re.compile(
+    r"application/vnd\.elasticsearch\+([\w-]+)(\s*;\s*compatible-with=\d+)?"
+)
 
 
 def plain_media_type(value: str) -> str:

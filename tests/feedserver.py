@@ -91,9 +91,11 @@ class FeedServer:
         path = handler.path
         route = self.routes.get(path)
         headers = {k.lower(): v for k, v in handler.headers.items()}
-        status, body, extra = self._respond(route, headers)
+        logged = LoggedRequest(path, headers, status=0)  # logged on arrival, status when answered
         with self._lock:
-            self.requests.append(LoggedRequest(path, headers, status))
+            self.requests.append(logged)
+        status, body, extra = self._respond(route, headers)
+        logged.status = status
         try:
             handler.send_response(status)
             for name, value in extra.items():

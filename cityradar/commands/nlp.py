@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -83,7 +84,7 @@ def register(cli: click.Group) -> None:
                 click.echo(json.dumps(article.to_dict(), ensure_ascii=False))
             pending.clear()
 
-        stdin = click.get_text_stream("stdin", encoding="utf-8", errors="replace")
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
         for number, item in _read_articles(stdin):
             if isinstance(item, str):
                 failed += 1
