@@ -115,7 +115,7 @@ class LanguageSettings:
     short_text_letters: int = 25
     min_confidence: float = 0.5
     hint_top_candidates: int = 3
-    low_accuracy: bool = False
+    low_accuracy_min_chars: int = 120
 
     @classmethod
     def from_mapping(cls, data: Any, where: str) -> LanguageSettings:
@@ -130,7 +130,7 @@ class LanguageSettings:
             short_text_letters=int(data.get("short_text_letters", 25)),
             min_confidence=float(data.get("min_confidence", 0.5)),
             hint_top_candidates=int(data.get("hint_top_candidates", 3)),
-            low_accuracy=bool(data.get("low_accuracy", False)),
+            low_accuracy_min_chars=int(data.get("low_accuracy_min_chars", 120)),
         )
 
 
@@ -158,12 +158,14 @@ class LanguageIdentifier:
         self.settings = settings
         languages = _lingua_languages(settings.languages, f"{where}.languages")
         self.supported = frozenset(_code_of(language) for language in languages)
-        builder = LanguageDetectorBuilder.from_languages(*languages)
-        if settings.low_accuracy:
-            builder = builder.with_low_accuracy_mode()
+        accurate = LanguageDetectorBuilder.from_languages(*languages)
+        fast = LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode()
         if settings.preload_models:
-            builder = builder.with_preloaded_language_models()
-        self._detector: LanguageDetector = builder.build()
+            accurate = accurate.with_preloaded_language_models()
+            fast = fast.with_preloaded_language_models()
+        self._detector: LanguageDetector = accurate.build()
+        # Trigram-only mode: about 4x faster and as good once a text is long enough.
+        self._fast_detector: LanguageDetector = fast.build()
 
     @classmethod
     def from_config(cls, config_dir: Path) -> LanguageIdentifier:
@@ -181,7 +183,18 @@ class LanguageIdentifier:
         """One (code, confidence) per text, in order; hints may be None or shorter lists."""
         hints = list(hints or [])
         hints += [None] * (len(texts) - len(hints))
-        candidates = self._detector.compute_language_confidence_values_in_parallel(list(texts))
+        long_enough = self.settings.low_accuracy_min_chars
+        candidates: list[list[ConfidenceValue]] = [[] for _ in texts]
+        for detector, indices in (
+            (self._detector, [i for i, t in enumerate(texts) if len(t) < long_enough]),
+            (self._fast_detector, [i for i, t in enumerate(texts) if len(t) >= long_enough]),
+        ):
+            if indices:
+                values = detector.compute_language_confidence_values_in_parallel(
+                    [texts[i] for i in indices]
+                )
+                for i, ranked in zip(indices, values, strict=True):
+                    candidates[i] = ranked
         return [
             self._decide(text, ranked, normalize_code(hint))
             for text, ranked, hint in zip(texts, candidates, hints, strict=True)

@@ -122,8 +122,9 @@ _PUNCT_ONLY = re.compile(f"{_CLAUSE_PUNCT}|[.!?。！？\n]", re.IGNORECASE)
 @dataclass(slots=True)
 class Lexicon:
     language: str
-    pattern: re.Pattern[str]
-    terms: list[str]  # group i + 1 of ``pattern`` matched terms[i]
+    scanner: re.Pattern[str]  # all terms, no groups: the fast scan
+    resolver: re.Pattern[str]  # group i + 1 matches terms[i]: run on each hit only
+    terms: list[str]
     weights: list[float]
 
     @classmethod
@@ -141,8 +142,8 @@ class Lexicon:
             except ValueError as exc:
                 raise ConfigError(f"{path}:{number}: {exc} (got {raw!r})") from exc
         terms = sorted(entries, key=len, reverse=True)  # longest first: phrases win
-        pattern = compile_indexed_terms(terms, language)
-        return cls(language, pattern, terms, [entries[t] for t in terms])
+        return cls(language, compile_terms(terms, language), compile_indexed_terms(terms, language),
+                   terms, [entries[t] for t in terms])
 
 
 @dataclass(slots=True)
@@ -201,8 +202,11 @@ class LexiconSentimentScorer:
         contrasts = [m.start() for m in rules.contrast.finditer(text)] if rules else []
         sentence_starts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
         found: list[TermHit] = []
-        for match in lexicon.pattern.finditer(text):
-            index = (match.lastindex or 1) - 1
+        for match in lexicon.scanner.finditer(text):
+            resolved = lexicon.resolver.fullmatch(match.group(0))
+            if resolved is None:  # cannot happen: both patterns hold the same terms
+                continue
+            index = (resolved.lastindex or 1) - 1
             start, end = match.span()
             weight = lexicon.weights[index]
             if rules is not None:

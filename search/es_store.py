@@ -494,6 +494,8 @@ class ElasticsearchStore:
                 raise
 
     def _mark_down(self, exc: Exception) -> None:
+        # Check the indices again when it answers: a rebuilt cluster may have lost them.
+        self._ready = False
         self._down_until = time.monotonic() + self.reconnect_interval
         self._last_error = _one_line(exc)
 
@@ -1031,20 +1033,40 @@ class ElasticsearchStore:
                            "doc": json.dumps(_plain_dict(health), ensure_ascii=False),
                        })
 
-    @_store_errors
     def list_source_health(self) -> list[SourceHealth]:
         """Every source's health, by source id."""
+        return [_source_health(source["doc"]) for source in self._scan("source-health",
+                                                                         "source_id")]
+
+    def list_fetch_state(self) -> Iterator[FetchState]:
+        """Every remembered fetch state (for migration), by URL."""
+        for source in self._scan("fetch-state", "url"):
+            data = json.loads(source["doc"])
+            data["fetched_at"] = utc(data.get("fetched_at"))
+            yield FetchState(**data)
+
+    def list_meta(self) -> dict[str, str]:
+        """Every metadata key and value (for migration)."""
+        return {s["key"]: s["value"] for s in self._scan("meta", "key")}
+
+    @_store_errors
+    def _scan_page(self, index: str, sort_field: str, after: list[Any] | None
+                   ) -> list[dict[str, Any]]:
         self._before_use()
-        found: list[SourceHealth] = []
+        if after is None:
+            self._es.indices.refresh(index=self.indices[index])
+        extra = {"search_after": after} if after is not None else {}
+        return self._es.search(index=self.indices[index], size=_PAGE,
+                               sort=[{sort_field: "asc"}], **extra)["hits"]["hits"]
+
+    def _scan(self, index: str, sort_field: str) -> Iterator[dict[str, Any]]:
         after: list[Any] | None = None
         while True:
-            extra = {"search_after": after} if after is not None else {}
-            hits = self._es.search(index=self.indices["source-health"], size=_PAGE,
-                                   sort=[{"source_id": "asc"}], source_includes=["doc"],
-                                   **extra)["hits"]["hits"]
-            found.extend(_source_health(h["_source"]["doc"]) for h in hits)
+            hits = self._scan_page(index, sort_field, after)
+            for hit in hits:
+                yield hit["_source"]
             if len(hits) < _PAGE:
-                return found
+                return
             after = hits[-1]["sort"]
 
     # -- key/value metadata ----------------------------------------------------------------

@@ -15,8 +15,8 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -1,0 +1,25 @@
+# CityRadar application image: the worker (`cityradar watch`) and the Streamlit UI.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    CITYRADAR_CONFIG=/app/config
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY cityradar ./cityradar
+COPY ingest ./ingest
+COPY nlp ./nlp
+COPY search ./search
+COPY alerts ./alerts
+COPY reports ./reports
+COPY ui ./ui
+COPY config ./config
+RUN pip install ".[elasticsearch]" \
+    && useradd --create-home --uid 1000 cityradar \
+    && mkdir -p /spool && chown cityradar /spool
+
+USER cityradar
+EXPOSE 8501
+CMD ["cityradar", "--help"]
