@@ -63,14 +63,14 @@ class BaselineConfig:
 
 @dataclass(frozen=True, slots=True)
 class VolumeConfig:
-    alpha: float = 1e-4
+    alpha: float = 1e-5
     min_observed: int = 8
     min_ratio: float = 2.5
 
 
 @dataclass(frozen=True, slots=True)
 class NegativeConfig:
-    alpha: float = 1e-4
+    alpha: float = 1e-5
     min_observed: int = 6
     min_ratio: float = 2.5
     min_share_increase: float = 0.15
@@ -79,6 +79,7 @@ class NegativeConfig:
 @dataclass(frozen=True, slots=True)
 class EpisodeConfig:
     cooldown_days: int = 7
+    min_alarm_days: int = 2
     severity_cap: float = 16.0
 
 
@@ -139,6 +140,7 @@ class DetectorConfig:
             (0 < self.volume.alpha < 1, "volume.alpha must be in (0, 1)"),
             (0 < self.negative.alpha < 1, "negative.alpha must be in (0, 1)"),
             (self.episodes.cooldown_days >= 1, "episodes.cooldown_days must be >= 1"),
+            (self.episodes.min_alarm_days >= 1, "episodes.min_alarm_days must be >= 1"),
         ]
         for ok, message in checks:
             if not ok:
@@ -247,7 +249,7 @@ def fit_baseline(
 
     ``dispersion`` given (estimated over a longer window, see ``_scan``) is used as is.
     """
-    level = max(float(stats.trim_mean(values, config.trim)), config.min_expected)
+    level = max(_upper_trimmed_mean(values, config.trim), config.min_expected)
     sums = np.bincount(weekdays, weights=values, minlength=7)
     days = np.bincount(weekdays, minlength=7)
     prior = config.weekday_prior
@@ -261,6 +263,14 @@ def fit_baseline(
     )
     dispersion = min(max(dispersion, config.min_dispersion), config.max_dispersion)
     return Baseline(level, factors, dispersion)
+
+
+def _upper_trimmed_mean(values: np.ndarray, fraction: float) -> float:
+    """Mean without the highest ``fraction`` of days: counts are right-skewed, so cutting the
+    low end too (a symmetric trimmed mean) would underestimate the level, and underestimating
+    it on small counts is what makes false alarms."""
+    keep = len(values) - int(fraction * len(values))
+    return float(np.mean(np.sort(values)[:keep])) if keep > 0 else 0.0
 
 
 def nb_upper_tail(observed: float, mean: float, dispersion: float) -> float:
@@ -293,7 +303,10 @@ def _scan(
     expected = np.full(length, np.nan)
     pvalues = np.ones(length)
     alarms = np.zeros(length, dtype=bool)
-    tracker = EpisodeTracker(kind, config.episodes.cooldown_days, config.episodes.severity_cap)
+    episodes = config.episodes
+    tracker = EpisodeTracker(
+        kind, episodes.cooldown_days, episodes.severity_cap, episodes.min_alarm_days
+    )
     for t in range(length):
         window_end = t - b.guard_days
         alarm = False

@@ -65,6 +65,7 @@ class EpisodeTracker:
     kind: str
     cooldown_days: int
     severity_cap: float
+    min_alarm_days: int = 1
     episodes: list[Episode] = field(default_factory=list)
     _open: Episode | None = None
     _last_alarm: int = -1
@@ -120,9 +121,10 @@ class EpisodeTracker:
         return True, range(0)
 
     def finish(self) -> list[Episode]:
+        """The confirmed episodes: those with at least ``min_alarm_days`` alarm days."""
         if self._open is not None:
             self._open.is_open = True
-        return self.episodes
+        return [e for e in self.episodes if e.alarm_days >= self.min_alarm_days]
 
 
 # -- triage lifecycle -------------------------------------------------------------------------

@@ -80,3 +80,8 @@ def test_migrate_reports_unreachable_target_and_bad_urls(tmp_path: Path) -> None
 
     same = runner.invoke(cli, ["migrate", "--from", "sqlite:///x.db", "--to", "sqlite:///x.db"])
     assert same.exit_code == 2 and "same store" in same.output
+
+    missing = runner.invoke(cli, ["migrate", "--from", f"sqlite:///{tmp_path / 'none.db'}",
+                                  "--to", f"sqlite:///{tmp_path / 'b.db'}"])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert not (tmp_path / "none.db").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import click
@@ -126,6 +127,10 @@ def register(cli: click.Group) -> None:
 
         if source_url == target_url:
             raise click.UsageError("--from and --to name the same store")
+        if not source_url.startswith(("http://", "https://")):
+            source_path = Path(source_url.removeprefix("sqlite:///"))
+            if not source_path.is_file():
+                raise click.UsageError(f"source store {source_path} does not exist")
         try:
             source = open_store(source_url)
         except StoreError as exc:
