@@ -58,7 +58,8 @@ class BaselineConfig:
     weekday_prior: float = 10.0
     min_expected: float = 0.3
     min_dispersion: float = 0.05
-    max_dispersion: float = 2.0
+    max_dispersion: float = 0.5
+    exclude_pvalue: float = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ class VolumeConfig:
 
 @dataclass(frozen=True, slots=True)
 class NegativeConfig:
-    alpha: float = 1e-5
+    alpha: float = 1e-4
     min_observed: int = 6
     min_ratio: float = 2.5
     min_share_increase: float = 0.15
@@ -78,8 +79,9 @@ class NegativeConfig:
 
 @dataclass(frozen=True, slots=True)
 class EpisodeConfig:
-    cooldown_days: int = 7
+    cooldown_days: int = 14
     min_alarm_days: int = 2
+    confirm_days: int = 7
     severity_cap: float = 16.0
 
 
@@ -137,9 +139,11 @@ class DetectorConfig:
             (0 <= b.trim < 0.5, "baseline.trim must be in [0, 0.5)"),
             (b.min_expected > 0, "baseline.min_expected must be > 0"),
             (0 <= b.min_dispersion <= b.max_dispersion, "baseline dispersion bounds invalid"),
+            (0 < b.exclude_pvalue < 1, "baseline.exclude_pvalue must be in (0, 1)"),
             (0 < self.volume.alpha < 1, "volume.alpha must be in (0, 1)"),
             (0 < self.negative.alpha < 1, "negative.alpha must be in (0, 1)"),
             (self.episodes.cooldown_days >= 1, "episodes.cooldown_days must be >= 1"),
+            (self.episodes.confirm_days >= 1, "episodes.confirm_days must be >= 1"),
             (self.episodes.min_alarm_days >= 1, "episodes.min_alarm_days must be >= 1"),
         ]
         for ok, message in checks:
@@ -227,6 +231,7 @@ class Detection:
     pvalue: np.ndarray
     alarm: np.ndarray
     episodes: list[Episode]
+    excluded: np.ndarray  # days kept out of the baseline (episodes, suspicious days)
 
 
 @dataclass(slots=True)
@@ -290,22 +295,36 @@ def _scan(
     series: DailySeries,
     observed: np.ndarray,
     config: DetectorConfig,
-    is_alarm: Any,
+    min_observed: int,
+    alpha: float,
+    test: Any,
+    exclude: np.ndarray | None = None,
 ) -> Detection:
     """Walk the series day by day: fit the baseline, test, feed the episode tracker.
 
-    ``is_alarm(t, baseline_index, mean, baseline) -> (alarm, pvalue)`` is the detector's test.
+    ``test(t, baseline_index, mean, baseline) -> pvalue`` is the detector's test (1.0 when the
+    day is not even a candidate). A day is an alarm when the p-value is below ``alpha`` and
+    it has ``min_observed`` items. A day that is merely suspicious (p below
+    ``baseline.exclude_pvalue``, e.g. the first days of a ramp-up still under the minimum
+    volume) is also kept out of later baselines, so a slow start cannot lift the baseline and
+    the dispersion before the surge is big enough to be called. ``exclude`` marks days to
+    keep out of the baseline from the start (another detector's episodes).
     """
     b = config.baseline
     length = len(observed)
     weekdays = _weekdays(series.start, length)
     excluded = np.zeros(length, dtype=bool)
+    suspicious = np.zeros(length, dtype=bool) if exclude is None else exclude.copy()
     expected = np.full(length, np.nan)
     pvalues = np.ones(length)
     alarms = np.zeros(length, dtype=bool)
     episodes = config.episodes
     tracker = EpisodeTracker(
-        kind, episodes.cooldown_days, episodes.severity_cap, episodes.min_alarm_days
+        kind,
+        episodes.cooldown_days,
+        episodes.severity_cap,
+        episodes.min_alarm_days,
+        episodes.confirm_days,
     )
     for t in range(length):
         window_end = t - b.guard_days
@@ -313,16 +332,21 @@ def _scan(
         if window_end >= b.min_days:
             lo = max(0, window_end - b.max_lookback_days)
             usable = np.flatnonzero(~excluded[lo:window_end]) + lo
+            if len(usable) < b.min_days:
+                # Nothing normal left in the look-back (a level shift that lasted months):
+                # the recent days become the new normal.
+                usable = np.arange(max(0, window_end - b.days), window_end)
             index = usable[-b.days :]
-            if len(index) >= b.min_days:
-                # A month of days pins the level but not the tail: the dispersion comes from a
-                # longer window (28 days underestimate it by a third, hence false alarms).
-                long_index = usable[-b.dispersion_days :]
-                dispersion = fit_baseline(observed[long_index], weekdays[long_index], b).dispersion
-                baseline = fit_baseline(observed[index], weekdays[index], b, dispersion)
-                mean = baseline.expected(int(weekdays[t]))
-                expected[t] = mean
-                alarm, pvalues[t] = is_alarm(t, index, mean, baseline)
+            # A month of days pins the level but not the tail: the dispersion comes from a
+            # longer window (28 days underestimate it by a third, hence false alarms).
+            long_index = usable[-b.dispersion_days :]
+            dispersion = fit_baseline(observed[long_index], weekdays[long_index], b).dispersion
+            baseline = fit_baseline(observed[index], weekdays[index], b, dispersion)
+            mean = baseline.expected(int(weekdays[t]))
+            expected[t] = mean
+            pvalues[t] = test(t, index, mean, baseline)
+            alarm = bool(pvalues[t] < alpha and observed[t] >= min_observed)
+            suspicious[t] |= pvalues[t] < b.exclude_pvalue
         alarms[t] = alarm
         inside, released = tracker.step(
             t, series.day(t), alarm, float(observed[t]), float(expected[t]), float(pvalues[t])
@@ -330,8 +354,10 @@ def _scan(
         excluded[t] = inside
         if released:
             excluded[released.start : released.stop] = False
-            excluded[t] = False
-    return Detection(kind, series.start, observed, expected, pvalues, alarms, tracker.finish())
+        excluded |= suspicious
+    return Detection(
+        kind, series.start, observed, expected, pvalues, alarms, tracker.finish(), excluded
+    )
 
 
 def detect_volume_surges(series: DailySeries, config: DetectorConfig) -> Detection:
@@ -339,45 +365,51 @@ def detect_volume_surges(series: DailySeries, config: DetectorConfig) -> Detecti
     cfg = config.volume
     counts = series.counts
 
-    def is_alarm(t: int, _index: np.ndarray, mean: float, baseline: Baseline) -> tuple[bool, float]:
-        observed = counts[t]
-        if observed < cfg.min_observed or observed < cfg.min_ratio * mean:
-            return False, 1.0
-        pvalue = nb_upper_tail(observed, mean, baseline.dispersion)
-        return pvalue < cfg.alpha, pvalue
+    def test(t: int, _index: np.ndarray, mean: float, baseline: Baseline) -> float:
+        if counts[t] < cfg.min_ratio * mean:
+            return 1.0
+        return nb_upper_tail(counts[t], mean, baseline.dispersion)
 
-    return _scan(VOLUME_SURGE, series, counts, config, is_alarm)
+    return _scan(VOLUME_SURGE, series, counts, config, cfg.min_observed, cfg.alpha, test)
 
 
-def detect_negative_spikes(series: DailySeries, config: DetectorConfig) -> Detection:
-    """Days whose negative count AND negative share are far above the city's own baseline."""
+def detect_negative_spikes(
+    series: DailySeries, config: DetectorConfig, volume: Detection | None = None
+) -> Detection:
+    """Days whose negative count AND negative share are far above the city's own baseline.
+
+    With the city's ``volume`` detection, its surge days stay out of the negative baseline
+    too: the baseline share is that of the city's normal coverage, not of a ramp-up.
+    """
     if series.negative is None:
         raise ValueError("negative-spike detection needs negative counts")
     cfg = config.negative
     counts = series.counts
     negative = series.negative
 
-    def is_alarm(t: int, index: np.ndarray, mean: float, baseline: Baseline) -> tuple[bool, float]:
+    def test(t: int, index: np.ndarray, mean: float, baseline: Baseline) -> float:
         observed = negative[t]
-        if observed < cfg.min_observed or observed < cfg.min_ratio * mean:
-            return False, 1.0
+        if observed < cfg.min_ratio * mean:
+            return 1.0
         # Share of negative coverage in the baseline, with one pseudo-article each way so a
         # baseline with no negative coverage does not make any negative story "infinitely" new.
         base_share = (float(negative[index].sum()) + 1.0) / (float(counts[index].sum()) + 2.0)
         total = max(counts[t], observed)
         if observed / total - base_share < cfg.min_share_increase:
-            return False, 1.0
+            return 1.0
         count_p = nb_upper_tail(observed, mean, baseline.dispersion)
         share_p = float(stats.binom.sf(observed - 1, int(total), base_share))
-        pvalue = max(count_p, share_p)
-        return pvalue < cfg.alpha, pvalue
+        return max(count_p, share_p)
 
-    return _scan(NEGATIVE_SPIKE, series, negative, config, is_alarm)
+    exclude = None if volume is None else volume.excluded
+    return _scan(
+        NEGATIVE_SPIKE, series, negative, config, cfg.min_observed, cfg.alpha, test, exclude
+    )
 
 
 def detect_all(series: DailySeries, config: DetectorConfig) -> list[Detection]:
     """Volume surges, and negative spikes when the series has negative counts."""
-    detections = [detect_volume_surges(series, config)]
-    if series.negative is not None:
-        detections.append(detect_negative_spikes(series, config))
-    return detections
+    volume = detect_volume_surges(series, config)
+    if series.negative is None:
+        return [volume]
+    return [volume, detect_negative_spikes(series, config, volume)]

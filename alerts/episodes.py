@@ -66,6 +66,7 @@ class EpisodeTracker:
     cooldown_days: int
     severity_cap: float
     min_alarm_days: int = 1
+    confirm_days: int = 7
     episodes: list[Episode] = field(default_factory=list)
     _open: Episode | None = None
     _last_alarm: int = -1
@@ -87,6 +88,12 @@ class EpisodeTracker:
         """
         if alarm:
             excess = observed - expected
+            if (
+                self._open is not None
+                and self._open.alarm_days < self.min_alarm_days
+                and index - self._last_alarm > self.confirm_days
+            ):
+                self._open = None  # an unconfirmed lone alarm day; this one starts afresh
             if self._open is None:
                 self._open = Episode(
                     kind=self.kind,

@@ -16,7 +16,8 @@ from cityradar import __version__
 from cityradar.settings import Settings
 
 # Modules under cityradar/commands that each define ``register(cli)``.
-COMMAND_MODULES = ("ingest", "nlp", "alerts", "demo", "reports", "ui", "store")
+COMMAND_MODULES = ("ingest", "nlp", "evaluation", "alerts", "demo", "reports", "ui", "store",
+                   "models")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -65,7 +65,9 @@ class Tagger:
         config_dir = Path(config_dir)
         data = load_yaml(config_dir / "nlp.yaml") or {}
         scorer = sentiment_scorer_from_config(config_dir)
-        rules = scorer.rules if isinstance(scorer, LexiconSentimentScorer) else {}
+        # Clause windows for per-city tone come with the scorer (any backend may carry them).
+        rules = scorer.rules if isinstance(scorer, LexiconSentimentScorer) else getattr(
+            scorer, "rules", {})
         return cls(
             identifier=LanguageIdentifier.from_config(config_dir),
             linker=CityLinker.from_config(config_dir),

@@ -267,8 +267,12 @@ def sentiment_scorer_from_config(config_dir: Path) -> SentimentScorer:
     backend = ((load_yaml(path) or {}).get("sentiment") or {}).get("backend", "lexicon")
     if backend == "lexicon":
         return LexiconSentimentScorer.from_config(config_dir)
+    if backend == "transformers":  # imported here: torch is optional
+        from nlp.transformers_backend import TransformersSentimentScorer
+
+        return TransformersSentimentScorer.from_config(config_dir)
     raise ConfigError(
-        f"{path}: sentiment.backend {backend!r} is not built yet (issue 5); use 'lexicon'"
+        f"{path}: sentiment.backend {backend!r} is unknown; use 'lexicon' or 'transformers'"
     )
 
 

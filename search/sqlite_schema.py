@@ -8,6 +8,7 @@ missing ones in order, inside one transaction each; a file written by a newer Ci
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
 # unicode61 with combining marks (M*) as token characters, so Thai/Devanagari vowel signs stay
 # inside words; remove_diacritics 2 folds "café" and "cafe\u0301" alike.
@@ -103,7 +104,110 @@ CREATE INDEX alerts_start ON alerts(start DESC, peak DESC);
 CREATE VIRTUAL TABLE articles_vocab USING fts5vocab(articles_fts, 'col');
 """
 
-MIGRATIONS: list[str] = [_V1_TABLES, _V2_INDEXES]
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """A summary table of article counts, tone sums and negative counts, kept on upsert.
+
+    ``grain`` is the time column it is keyed by ("day" or "month"); ``per_city`` / ``per_topic``
+    make it count an article once per city / topic it carries (otherwise once per article);
+    ``dims`` are the article columns it keeps apart. Every rollup also keeps ``uniq``
+    (first-seen copy: dup_of is null). Unknown dates are stored as day ''.
+    """
+
+    name: str
+    grain: str
+    per_city: bool
+    per_topic: bool
+    dims: tuple[str, ...]
+
+    @property
+    def table(self) -> str:
+        return f"rollup_{self.name}"
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        city = ("city", "kind") if self.per_city else ()
+        topic = ("topic",) if self.per_topic else ()
+        return (*city, *topic, "day", *self.dims, "uniq")
+
+
+_TONE_DIMS = ("language", "sentiment_label", "voice")
+# Ordered smallest first: aggregate() answers from the first one that covers the query.
+ROLLUPS: tuple[Rollup, ...] = (
+    Rollup("day", "day", False, False, ()),
+    Rollup("city_day", "day", True, False, ()),
+    Rollup("topic_day", "day", False, True, ()),
+    Rollup("month_lang", "month", False, False, _TONE_DIMS),
+    Rollup("topic_month_lang", "month", False, True, _TONE_DIMS),
+    Rollup("outlet_month", "month", False, False, ("outlet",)),
+    Rollup("country_month", "month", False, False, ("country",)),
+    Rollup("city_topic_day", "day", True, True, ()),
+    Rollup("city_month_lang", "month", True, False, _TONE_DIMS),
+    Rollup("city_outlet_month", "month", True, False, ("outlet",)),
+    Rollup("city_country_month", "month", True, False, ("country",)),
+    Rollup("city_topic_month_lang", "month", True, True, _TONE_DIMS),
+    Rollup("day_lang", "day", False, False, _TONE_DIMS),
+    Rollup("topic_day_lang", "day", False, True, _TONE_DIMS),
+    Rollup("city_day_lang", "day", True, False, _TONE_DIMS),
+)
+
+_SOURCE_COLUMNS = {
+    "city": "c.city", "kind": "c.kind", "topic": "t.topic", "language": "a.language",
+    "sentiment_label": "a.sentiment_label", "voice": "a.voice", "outlet": "a.outlet",
+    "country": "a.country", "uniq": "(a.dup_of IS NULL)",
+}
+
+
+def _rollup_ddl(rollup: Rollup) -> str:
+    keys = rollup.key_columns
+    columns = ", ".join(f"{k} {'INTEGER' if k == 'uniq' else 'TEXT'} NOT NULL" for k in keys)
+    return (
+        f"CREATE TABLE {rollup.table} ({columns}, n INTEGER NOT NULL, "
+        f"tone_sum REAL NOT NULL, tone_n INTEGER NOT NULL, "
+        f"city_tone_sum REAL NOT NULL, city_tone_n INTEGER NOT NULL, neg INTEGER NOT NULL, "
+        f"PRIMARY KEY ({', '.join(keys)})) WITHOUT ROWID;\n"
+        f"CREATE INDEX {rollup.table}_empty ON {rollup.table}(n) WHERE n = 0;\n"
+    )
+
+
+def rollup_delta_sql(rollup: Rollup, sign: int, batch_table: str | None) -> str:
+    """Add (sign 1) or subtract (sign -1) the contribution of the articles whose rid is in
+    ``batch_table`` (every article when None) to ``rollup``. Built from the stored rows, so a
+    rollup always sums exactly what the detailed tables hold."""
+    keys = rollup.key_columns
+    day = f"coalesce(a.{rollup.grain}, '')"
+    select_keys = ", ".join(day if k == "day" else _SOURCE_COLUMNS[k] for k in keys)
+    joins = f"JOIN {batch_table} b ON b.rid = a.rid " if batch_table else ""
+    if rollup.per_city:
+        joins += "JOIN article_cities c ON c.rid = a.rid "
+    if rollup.per_topic:
+        joins += "JOIN article_topics t ON t.rid = a.rid "
+    city_tone = ("total(c.tone)", "count(c.tone)") if rollup.per_city else ("0.0", "0")
+    values = (
+        f"{sign} * count(*), {sign} * total(a.sentiment), {sign} * count(a.sentiment), "
+        f"{sign} * {city_tone[0]}, {sign} * {city_tone[1]}, "
+        f"{sign} * sum(a.sentiment_label = 'negative')"
+    )
+    sums = ", ".join(
+        f"{c} = {c} + excluded.{c}"
+        for c in ("n", "tone_sum", "tone_n", "city_tone_sum", "city_tone_n", "neg")
+    )
+    group = ", ".join(str(i + 1) for i in range(len(keys)))
+    return (
+        f"INSERT INTO {rollup.table} ({', '.join(keys)}, n, tone_sum, tone_n, city_tone_sum, "
+        f"city_tone_n, neg) SELECT {select_keys}, {values} FROM articles a {joins}"
+        f"WHERE true GROUP BY {group} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sums}"
+    )
+
+
+# Rollup tables, filled from the articles already stored.
+_V3_ROLLUPS = "".join(
+    _rollup_ddl(r) + rollup_delta_sql(r, 1, None) + ";\n" for r in ROLLUPS
+)
+
+MIGRATIONS: list[str] = [_V1_TABLES, _V2_INDEXES, _V3_ROLLUPS]
 LATEST_VERSION = len(MIGRATIONS)
 
 

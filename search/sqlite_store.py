@@ -39,7 +39,14 @@ from cityradar.records import (
     Tags,
     utc,
 )
-from search.sqlite_schema import LATEST_VERSION, apply_migrations, current_version
+from search.sqlite_schema import (
+    LATEST_VERSION,
+    ROLLUPS,
+    Rollup,
+    apply_migrations,
+    current_version,
+    rollup_delta_sql,
+)
 from search.store import (
     AggRow,
     ArticleFilter,
@@ -291,6 +298,24 @@ _UPDATE_ARTICLE = (
 )
 
 
+_ROLLUP_BATCH = "temp.rollup_batch"
+_ROLLUP_SQL = {
+    (rollup.name, sign): rollup_delta_sql(rollup, sign, _ROLLUP_BATCH)
+    for rollup in ROLLUPS
+    for sign in (1, -1)
+}
+
+
+def _apply_rollups(conn: sqlite3.Connection, rids: list[tuple[int]], sign: int) -> None:
+    """Add (1) or subtract (-1) the stored articles ``rids`` to every rollup table."""
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_ROLLUP_BATCH.split('.')[1]} "
+                 "(rid INTEGER PRIMARY KEY)")
+    conn.execute(f"DELETE FROM {_ROLLUP_BATCH}")
+    conn.executemany(f"INSERT INTO {_ROLLUP_BATCH} (rid) VALUES (?)", rids)
+    for rollup in ROLLUPS:
+        conn.execute(_ROLLUP_SQL[rollup.name, sign])
+
+
 def _chunks(items: Sequence[Any], size: int = _ID_CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -480,6 +505,7 @@ class SQLiteStore:
                 topic_rows.extend((row["rid"], *topic) for topic in topics)
             if updates:
                 stale = [(row["rid"],) for row in updates]
+                _apply_rollups(conn, stale, sign=-1)  # take out what the old versions added
                 conn.executemany("DELETE FROM article_cities WHERE rid = ?", stale)
                 conn.executemany("DELETE FROM article_topics WHERE rid = ?", stale)
                 conn.executemany(_UPDATE_ARTICLE, updates)
@@ -493,6 +519,12 @@ class SQLiteStore:
             conn.executemany(
                 "INSERT INTO article_topics (rid, topic, score) VALUES (?, ?, ?)", topic_rows
             )
+            changed = [(row["rid"],) for row in (*inserts, *updates)]
+            if changed:
+                _apply_rollups(conn, changed, sign=1)
+            if updates:
+                for rollup in ROLLUPS:
+                    conn.execute(f"DELETE FROM {rollup.table} WHERE n = 0")
         result.inserted += len(inserts)
         result.updated += len(updates)
 

@@ -1,0 +1,210 @@
+"""`cityradar eval {language,sentiment,cities,topics,all}`: measured NLP accuracy.
+
+Registered after cityradar/commands/nlp.py, so this group replaces its `eval` placeholder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nlp import evaluation as ev
+
+Report = dict[str, Any]
+_SPLITS = click.Choice(["all", "dev", "test"])
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def _confusions(block: Report) -> str:
+    pairs = block.get("confusions") or []
+    return ", ".join(f"{g}->{p} x{n}" for g, p, n in pairs) or "-"
+
+
+def format_classification(title: str, report: Report, group_name: str = "language") -> list[str]:
+    """Per-group n / accuracy / macro-F1 lines, then overall, then the top confusions."""
+    lines = [title, f"  {group_name:<10} {'n':>6} {'accuracy':>9} {'macro-F1':>9}  top confusions"]
+    for group, block in report.get("per_group", {}).items():
+        lines.append(f"  {group:<10} {block['n']:>6} {_fmt(block['accuracy']):>9} "
+                     f"{_fmt(block['macro_f1']):>9}  {_confusions(block)}")
+    overall = report.get("overall")
+    if overall:
+        lines.append(f"  {'overall':<10} {overall['n']:>6} {_fmt(overall['accuracy']):>9} "
+                     f"{_fmt(overall['macro_f1']):>9}  {_confusions(overall)}")
+    return lines
+
+
+def format_language(report: Report) -> list[str]:
+    lines = [f"language ID over {len(report['configured_languages'])} configured languages"]
+    for name in ("lingua_sentences", "wili2018_subset"):
+        block = report[name]
+        lines += format_classification(f"{name}: all texts", block)
+        for part, label in (("short_texts", "short (< 40 chars)"), ("long_texts", ">= 40 chars")):
+            overall = (block.get(part) or {}).get("overall")
+            if overall:
+                lines.append(f"  {label}: n={overall['n']} accuracy={_fmt(overall['accuracy'])} "
+                             f"macro-F1={_fmt(overall['macro_f1'])}")
+    return lines
+
+
+def format_sentiment(report: Report) -> list[str]:
+    lines: list[str] = []
+    for name in ("xlmt_tweets", "semeval2017_headlines", "financial_phrasebank",
+                 "annotated_city_sentiment"):
+        if name in report:
+            lines += format_classification(f"sentiment: {name}", report[name])
+    return lines
+
+
+def format_cities(report: Report) -> list[str]:
+    lines = ["city mentions (match = same city, overlapping span; metonymy = government F1)",
+             f"  {'language':<10} {'sent.':>5} {'P':>6} {'R':>6} {'F1':>6}   "
+             f"{'metonymy P/R/F1':>18}"]
+    rows = [*report["per_group"].items(), ("overall", report["overall"])]
+    for group, block in rows:
+        gov = block["metonymy"]
+        lines.append(
+            f"  {group:<10} {block['n_sentences']:>5} {_fmt(block['precision']):>6} "
+            f"{_fmt(block['recall']):>6} {_fmt(block['f1']):>6}   "
+            f"{_fmt(gov['precision'])}/{_fmt(gov['recall'])}/{_fmt(gov['f1'])} "
+            f"(gold {gov['tp'] + gov['fn']})"
+        )
+    kinds = ", ".join(f"{g}->{p} x{n}" for g, p, n in report["kind_confusion"])
+    lines.append(f"  kind of matched mentions (gold->predicted): {kinds or '-'}")
+    for key in ("missed", "spurious"):
+        for item in report[key]:
+            lines.append(f"  {key}: {item['id']} {item['city']} {item['surface']!r} "
+                         f"({item['kind']})")
+    return lines
+
+
+def format_topics(report: Report) -> list[str]:
+    lines = ["topics (multi-label)", f"  {'topic':<22} {'P':>6} {'R':>6} {'F1':>6} {'gold':>5}"]
+    for topic, block in report["per_topic"].items():
+        lines.append(f"  {topic:<22} {_fmt(block['precision']):>6} {_fmt(block['recall']):>6} "
+                     f"{_fmt(block['f1']):>6} {block['tp'] + block['fn']:>5}")
+    for group, block in report["per_group"].items():
+        lines.append(f"  language {group:<13} {_fmt(block['precision']):>6} "
+                     f"{_fmt(block['recall']):>6} {_fmt(block['f1']):>6}")
+    overall = report["overall"]
+    lines.append(f"  {'overall (micro)':<22} {_fmt(overall['precision']):>6} "
+                 f"{_fmt(overall['recall']):>6} {_fmt(overall['f1']):>6}   "
+                 f"macro-F1 {_fmt(overall['macro_f1'])}")
+    return lines
+
+
+def _emit(report: Report, as_json: bool, formatter: Callable[[Report], list[str]]) -> None:
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n".join(formatter(report)))
+
+
+def _run(task: Callable[[], Report]) -> Report:
+    from cityradar.config import ConfigError
+
+    try:
+        return task()
+    except (ev.EvaluationDataError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _common(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option("--json", "as_json", is_flag=True,
+                            help="Print the report as JSON.")(function)
+    function = click.option("--limit", type=click.IntRange(min=1), default=None,
+                            help="At most N items per language (quick runs).")(function)
+    return function
+
+
+def register(cli: click.Group) -> None:
+    if "eval" in cli.commands:  # the placeholder from cityradar/commands/nlp.py
+        del cli.commands["eval"]
+
+    @cli.group("eval")
+    def eval_group() -> None:
+        """Measure the NLP stage on the public sets and the annotated sets (data/eval)."""
+
+    @eval_group.command("language")
+    @click.option("--data", type=click.Path(path_type=Path), default=ev.DEFAULT_REALDATA / "langid",
+                  show_default=True, help="Folder with lingua_sentences/ and wili2018_subset/.")
+    @_common
+    @click.pass_obj
+    def language(settings: Any, data: Path, limit: int | None, as_json: bool) -> None:
+        """Language ID accuracy per configured language (short texts reported apart)."""
+        _emit(_run(lambda: ev.run_language(settings.config_dir, data, limit)), as_json,
+              format_language)
+
+    @eval_group.command("sentiment")
+    @click.option("--data", type=click.Path(path_type=Path),
+                  default=ev.DEFAULT_REALDATA / "sentiment", show_default=True,
+                  help="Folder with xlmt_tweets/, semeval2017_task5_headlines/, "
+                       "financial_phrasebank/.")
+    @click.option("--annotated", type=click.Path(path_type=Path),
+                  default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True,
+                  help="Annotated set with the tone toward each city.")
+    @_common
+    @click.pass_obj
+    def sentiment(settings: Any, data: Path, annotated: Path, limit: int | None,
+                  as_json: bool) -> None:
+        """Sentiment macro-F1 per language (negative / neutral / positive)."""
+        _emit(_run(lambda: ev.run_sentiment(settings.config_dir, data, annotated, limit)),
+              as_json, format_sentiment)
+
+    @eval_group.command("cities")
+    @click.option("--data", type=click.Path(path_type=Path),
+                  default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True,
+                  help="Annotated city mentions (JSON lines).")
+    @click.option("--split", type=_SPLITS, default="all", show_default=True)
+    @_common
+    @click.pass_obj
+    def cities(settings: Any, data: Path, split: str, limit: int | None, as_json: bool) -> None:
+        """City-mention precision / recall / F1 per language, and metonymy F1."""
+        report = _run(lambda: ev.run_annotated(settings.config_dir, data, split, limit))
+        _emit(report["cities"], as_json, format_cities)
+
+    @eval_group.command("topics")
+    @click.option("--data", type=click.Path(path_type=Path),
+                  default=ev.DEFAULT_EVAL_DIR / "topics.jsonl", show_default=True,
+                  help="Annotated topics (JSON lines).")
+    @click.option("--split", type=_SPLITS, default="all", show_default=True)
+    @_common
+    @click.pass_obj
+    def topics(settings: Any, data: Path, split: str, limit: int | None, as_json: bool) -> None:
+        """Topic precision / recall per topic."""
+        report = _run(lambda: ev.run_annotated(settings.config_dir, data, split, limit))
+        _emit(report["topics"], as_json, format_topics)
+
+    @eval_group.command("all")
+    @click.option("--data", type=click.Path(path_type=Path), default=ev.DEFAULT_REALDATA,
+                  show_default=True, help="The realdata folder (langid/, sentiment/).")
+    @click.option("--eval-dir", type=click.Path(path_type=Path), default=ev.DEFAULT_EVAL_DIR,
+                  show_default=True, help="Folder with cities.jsonl and topics.jsonl.")
+    @_common
+    @click.pass_obj
+    def run_all(settings: Any, data: Path, eval_dir: Path, limit: int | None,
+                as_json: bool) -> None:
+        """Every evaluation, with the default data paths."""
+        config = settings.config_dir
+        report = {
+            "language": _run(lambda: ev.run_language(config, data / "langid", limit)),
+            "sentiment": _run(lambda: ev.run_sentiment(config, data / "sentiment",
+                                                       eval_dir / "cities.jsonl", limit)),
+            "cities": _run(lambda: ev.run_annotated(
+                config, eval_dir / "cities.jsonl", None, limit))["cities"],
+            "topics": _run(lambda: ev.run_annotated(
+                config, eval_dir / "topics.jsonl", None, limit))["topics"],
+        }
+        if as_json:
+            click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+            return
+        lines = [*format_language(report["language"]), "",
+                 *format_sentiment(report["sentiment"]), "",
+                 *format_cities(report["cities"]), "", *format_topics(report["topics"])]
+        click.echo("\n".join(lines))

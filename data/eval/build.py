@@ -1,0 +1,120 @@
+"""Turn the hand-written annotations in data/eval/source/*.txt into JSON lines.
+
+    .venv/bin/python data/eval/build.py        # writes data/eval/cities.jsonl, topics.jsonl
+
+Source lines: ``lang | text | mentions | topics`` where mentions is ``-`` or
+``city:surface:kind[:tone]; ...`` (kind ``p`` place or ``g`` government; tone ``-``, ``0``,
+``+`` = the sentiment toward that city, given once per city) and topics is a space-separated
+list of short topic names (see TOPIC_NAMES). Only the offsets are computed here: each surface
+is looked up in the text after the previous mention, as a whole word in spaced scripts, and
+the span is checked to equal the surface. The labels are the annotator's.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+CONFIG = HERE.parents[1] / "config"
+TOPIC_NAMES = {
+    "ph": "public_health", "pol": "politics_diplomacy", "eco": "economy_business",
+    "tech": "technology", "tour": "tourism", "food": "food", "cult": "culture_heritage",
+    "panda": "pandas_wildlife", "sport": "sport_events", "env": "environment_disasters",
+    "crime": "crime_safety", "soc": "society_rights", "edu": "education_science",
+}
+KINDS = {"p": "place", "g": "government"}
+TONES = {"-": "negative", "0": "neutral", "+": "positive"}
+DEV_EVERY = 3  # every third sentence of each language is in the "dev" split
+
+
+def _spaced(char: str) -> bool:
+    """A letter of a script that separates words with spaces (Latin, Greek, Cyrillic)."""
+    return char.isalnum() and ord(char) < 0x0590
+
+
+def find_surface(text: str, surface: str, start_at: int) -> int:
+    position = text.find(surface, start_at)
+    while position >= 0:
+        before = text[position - 1] if position else " "
+        after = text[position + len(surface)] if position + len(surface) < len(text) else " "
+        if not (_spaced(before) and _spaced(surface[0])) and not (
+            _spaced(after) and _spaced(surface[-1])
+        ):
+            return position
+        position = text.find(surface, position + 1)
+    raise ValueError(f"surface {surface!r} not found as a word after offset {start_at}")
+
+
+def parse_line(line: str, cities: set[str], topics: set[str]) -> dict:
+    parts = [part.strip() for part in line.split("|")]
+    if len(parts) != 4:
+        raise ValueError(f"expected 'lang | text | mentions | topics', got {len(parts)} fields")
+    lang, text, mention_field, topic_field = parts
+    mentions: list[dict] = []
+    tones: dict[str, str] = {}
+    cursor = 0
+    if mention_field != "-":
+        for item in mention_field.split(";"):
+            city, surface, *rest = item.strip().split(":")
+            kind = KINDS[rest[0]] if rest else "place"
+            if city not in cities:
+                raise ValueError(f"unknown city id {city!r}")
+            start = find_surface(text, surface, cursor)
+            end = start + len(surface)
+            assert text[start:end] == surface
+            mentions.append({"city": city, "surface": surface, "start": start, "end": end,
+                             "kind": kind})
+            cursor = end
+            if len(rest) > 1:
+                tones[city] = TONES[rest[1]]
+        missing = {m["city"] for m in mentions} - set(tones)
+        if missing:
+            raise ValueError(f"no tone given for {sorted(missing)}")
+    topic_ids = [TOPIC_NAMES[name] for name in topic_field.split()]
+    unknown = set(topic_ids) - topics
+    if unknown:
+        raise ValueError(f"topic ids not in config/topics.yaml: {sorted(unknown)}")
+    return {"lang": lang, "text": text, "mentions": mentions, "city_sentiment": tones,
+            "topics": topic_ids}
+
+
+def main() -> int:
+    cities = {c["id"] for c in yaml.safe_load((CONFIG / "cities.yaml").read_text())["cities"]}
+    topics = set(yaml.safe_load((CONFIG / "topics.yaml").read_text())["topics"])
+    records: list[dict] = []
+    errors = 0
+    for path in sorted((HERE / "source").glob("*.txt")):
+        count = 0
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            try:
+                record = parse_line(line, cities, topics)
+            except (ValueError, KeyError) as exc:
+                print(f"{path.name}:{number}: {exc}", file=sys.stderr)
+                errors += 1
+                continue
+            count += 1
+            record = {"id": f"{record['lang']}-{count:03d}",
+                      "split": "dev" if count % DEV_EVERY == 1 else "test", **record}
+            records.append(record)
+    if errors:
+        return 1
+    with (HERE / "cities.jsonl").open("w", encoding="utf-8") as out:
+        for r in records:
+            keep = ("id", "lang", "split", "text", "mentions", "city_sentiment")
+            out.write(json.dumps({k: r[k] for k in keep}, ensure_ascii=False) + "\n")
+    with (HERE / "topics.jsonl").open("w", encoding="utf-8") as out:
+        for r in records:
+            keep = ("id", "lang", "split", "text", "topics")
+            out.write(json.dumps({k: r[k] for k in keep}, ensure_ascii=False) + "\n")
+    print(f"{len(records)} sentences, {sum(len(r['mentions']) for r in records)} mentions")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

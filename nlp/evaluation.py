@@ -1,0 +1,623 @@
+"""Measuring the NLP stage: metrics, loaders for the evaluation sets, and evaluators.
+
+Metrics are plain functions over gold/predicted label lists (accuracy, per-label P/R/F1,
+macro-F1, confusion counts). Loaders read the public sets in ``../shared/realdata`` (their
+formats are described on each loader) and the project's hand-annotated sets in ``data/eval``
+(see data/eval/README.md). Evaluators run the default pipeline's parts and return plain,
+JSON-ready dicts; ``cityradar eval`` prints them.
+
+Every report has the same shape for classification tasks::
+
+    {"overall": {"n", "accuracy", "macro_f1", "confusions": [[gold, predicted, count], ...]},
+     "per_group": {group (usually a language): {... same keys ...}}}
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cityradar.records import SENTIMENT_LABELS, Article, CityMention
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_REALDATA = REPO_ROOT.parent / "shared" / "realdata"
+DEFAULT_EVAL_DIR = REPO_ROOT / "data" / "eval"
+
+SHORT_TEXT_CHARS = 40  # language ID on texts shorter than this is reported separately
+# SemEval-2017 task 5 headlines carry a score in [-1, 1]; |score| < this band is "neutral".
+# 0.1 keeps the clearly-toned headlines (about 85% of the set) polar, as the scores cluster
+# away from zero; the band is the only free choice in this mapping.
+SEMEVAL_NEUTRAL_BAND = 0.1
+XLMT_LANGUAGES = {
+    "arabic": "ar", "english": "en", "french": "fr", "german": "de", "hindi": "hi",
+    "italian": "it", "portuguese": "pt", "spanish": "es",
+}
+XLMT_LABELS = {"0": "negative", "1": "neutral", "2": "positive"}
+# lingua_sentences names Norwegian by its two written standards; the project reports "no".
+_LANGUAGE_FILE_CODES = {"nb": "no", "nn": "no"}
+_MISSING = "(none)"  # the "predicted" label of a gold item the system did not produce
+
+
+class EvaluationDataError(ValueError):
+    """An evaluation set is missing or malformed; the message names the file (and line)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class PRF:
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def __add__(self, other: PRF) -> PRF:
+        return PRF(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4),
+                "f1": round(self.f1, 4), "tp": self.tp, "fp": self.fp, "fn": self.fn}
+
+
+def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
+    if not gold:
+        return 0.0
+    return sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
+
+
+def per_label_prf(
+    gold: Sequence[str], predicted: Sequence[str], labels: Iterable[str] | None = None
+) -> dict[str, PRF]:
+    """Single-label classification: one PRF per label (a wrong answer is an fp and an fn)."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
+    chosen = sorted(set(gold) | set(predicted)) if labels is None else list(labels)
+    counts = {label: [0, 0, 0] for label in chosen}
+    for g, p in zip(gold, predicted, strict=True):
+        if g == p:
+            if g in counts:
+                counts[g][0] += 1
+            continue
+        if p in counts:
+            counts[p][1] += 1
+        if g in counts:
+            counts[g][2] += 1
+    return {label: PRF(*values) for label, values in counts.items()}
+
+
+def macro_f1(
+    gold: Sequence[str], predicted: Sequence[str], labels: Iterable[str] | None = None
+) -> float:
+    """Unweighted mean F1 over ``labels`` (default: every label seen in gold or predictions)."""
+    scores = per_label_prf(gold, predicted, labels)
+    return sum(s.f1 for s in scores.values()) / len(scores) if scores else 0.0
+
+
+def confusion(gold: Sequence[str], predicted: Sequence[str]) -> Counter[tuple[str, str]]:
+    """(gold, predicted) -> count, for every pair including the correct ones."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
+    return Counter(zip(gold, predicted, strict=True))
+
+
+def top_confusions(
+    gold: Sequence[str], predicted: Sequence[str], top: int = 5
+) -> list[list[str | int]]:
+    """The most frequent errors as [gold, predicted, count], most frequent first."""
+    errors = [(pair, n) for pair, n in confusion(gold, predicted).items() if pair[0] != pair[1]]
+    errors.sort(key=lambda item: (-item[1], item[0]))
+    return [[g, p, n] for (g, p), n in errors[:top]]
+
+
+def classification_scores(
+    gold: Sequence[str], predicted: Sequence[str], labels: Iterable[str] | None = None,
+    top: int = 5,
+) -> dict[str, Any]:
+    label_list = None if labels is None else list(labels)
+    return {
+        "n": len(gold),
+        "accuracy": round(accuracy(gold, predicted), 4),
+        "macro_f1": round(macro_f1(gold, predicted, label_list), 4),
+        "confusions": top_confusions(gold, predicted, top),
+    }
+
+
+def grouped_scores(
+    rows: Sequence[tuple[str, str, str]], labels: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """``rows`` = (group, gold, predicted): scores per group and overall."""
+    label_list = None if labels is None else list(labels)
+    by_group: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for group, g, p in rows:
+        by_group[group][0].append(g)
+        by_group[group][1].append(p)
+    return {
+        "overall": classification_scores([r[1] for r in rows], [r[2] for r in rows], label_list),
+        "per_group": {
+            group: classification_scores(g, p, label_list)
+            for group, (g, p) in sorted(by_group.items())
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Loaders for the public sets
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledText:
+    group: str  # usually the language
+    text: str
+    label: str
+
+
+def _require_dir(path: Path, what: str) -> Path:
+    if not path.is_dir():
+        raise EvaluationDataError(f"{path}: {what} not found (expected a directory)")
+    return path
+
+
+def _require_file(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise EvaluationDataError(f"{path}: {what} not found")
+    return path
+
+
+def _lines(path: Path) -> list[str]:
+    """Text lines of a file, UTF-8, falling back to ISO-8859-1 (some public sets use it)."""
+    raw = _require_file(path, "data file").read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        log.info("%s is not UTF-8; reading it as ISO-8859-1", path)
+        text = raw.decode("iso-8859-1")
+    return text.splitlines()
+
+
+def _limited(items: Iterable[LabelledText], limit: int | None) -> list[LabelledText]:
+    """At most ``limit`` items per group, in file order."""
+    kept: list[LabelledText] = []
+    seen: Counter[str] = Counter()
+    for item in items:
+        if limit is not None and seen[item.group] >= limit:
+            continue
+        seen[item.group] += 1
+        kept.append(item)
+    return kept
+
+
+def load_lingua_sentences(
+    directory: Path, languages: Iterable[str] | None = None, limit: int | None = None
+) -> list[LabelledText]:
+    """lingua's test sentences: ``<iso639-1>.txt``, one sentence per line (nb/nn -> no)."""
+    wanted = None if languages is None else set(languages)
+    items: list[LabelledText] = []
+    for path in sorted(_require_dir(directory, "lingua_sentences").glob("*.txt")):
+        code = _LANGUAGE_FILE_CODES.get(path.stem, path.stem)
+        if wanted is not None and code not in wanted:
+            continue
+        items.extend(
+            _limited((LabelledText(code, line.strip(), code)
+                      for line in _lines(path) if line.strip()), limit)
+        )
+    return items
+
+
+def _wili_codes(labels_csv: Path) -> dict[str, str]:
+    """WiLI label (ISO 639-3-ish) -> the ISO 639-1 code the project uses, from labels.csv."""
+    codes: dict[str, str] = {}
+    with _require_file(labels_csv, "WiLI labels.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter=";"):
+            label, wiki = (row.get("Label") or "").strip(), (row.get("Wiki Code") or "").strip()
+            if label:
+                codes[label] = _LANGUAGE_FILE_CODES.get(wiki, wiki) or label
+    return codes
+
+
+def load_wili(directory: Path, limit: int | None = None) -> list[LabelledText]:
+    """WiLI-2018 subset: ``x_test.txt`` paragraphs, ``y_test.txt`` labels, ``labels.csv``."""
+    directory = _require_dir(directory, "wili2018_subset")
+    codes = _wili_codes(directory / "labels.csv")
+    texts = _lines(directory / "x_test.txt")
+    labels = _lines(directory / "y_test.txt")
+    if len(texts) != len(labels):
+        raise EvaluationDataError(
+            f"{directory}: x_test.txt has {len(texts)} lines but y_test.txt has {len(labels)}"
+        )
+    items = (
+        LabelledText(codes.get(label.strip(), label.strip()), text.strip(),
+                     codes.get(label.strip(), label.strip()))
+        for text, label in zip(texts, labels, strict=True) if text.strip()
+    )
+    return _limited(items, limit)
+
+
+def load_xlmt(directory: Path, limit: int | None = None, split: str = "val") -> list[LabelledText]:
+    """XLM-T tweets: ``<language>/<split>_text.txt`` + ``<split>_labels.txt`` (0/1/2)."""
+    items: list[LabelledText] = []
+    for sub in sorted(_require_dir(directory, "xlmt_tweets").iterdir()):
+        code = XLMT_LANGUAGES.get(sub.name)
+        if code is None or not sub.is_dir():
+            continue
+        texts = _lines(sub / f"{split}_text.txt")
+        labels = _lines(sub / f"{split}_labels.txt")
+        if len(texts) != len(labels):
+            raise EvaluationDataError(f"{sub}: {len(texts)} texts but {len(labels)} labels")
+        rows = []
+        for number, (text, label) in enumerate(zip(texts, labels, strict=True), start=1):
+            if label.strip() not in XLMT_LABELS:
+                raise EvaluationDataError(
+                    f"{sub / f'{split}_labels.txt'}:{number}: label {label!r} is not 0, 1 or 2"
+                )
+            rows.append(LabelledText(code, text.strip(), XLMT_LABELS[label.strip()]))
+        items.extend(_limited(rows, limit))
+    return items
+
+
+def semeval_label(score: float, band: float = SEMEVAL_NEUTRAL_BAND) -> str:
+    if score <= -band:
+        return "negative"
+    if score >= band:
+        return "positive"
+    return "neutral"
+
+
+def load_semeval_headlines(path: Path, limit: int | None = None) -> list[LabelledText]:
+    """SemEval-2017 task 5 headlines: a JSON list of {"title", "sentiment": -1..1}."""
+    try:
+        data = json.loads(_require_file(path, "SemEval headlines").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise EvaluationDataError(f"{path}: invalid JSON: {exc.msg} (line {exc.lineno})") from exc
+    if not isinstance(data, list):
+        raise EvaluationDataError(f"{path}: expected a JSON list of headlines")
+    rows = []
+    for index, entry in enumerate(data):
+        try:
+            rows.append(LabelledText("en", str(entry["title"]),
+                                     semeval_label(float(entry["sentiment"]))))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EvaluationDataError(f"{path}: item {index}: bad headline ({exc})") from exc
+    return _limited(rows, limit)
+
+
+def load_financial_phrasebank(path: Path, limit: int | None = None) -> list[LabelledText]:
+    """Financial PhraseBank: ``sentence@label`` per line (UTF-8 or ISO-8859-1)."""
+    rows = []
+    for number, line in enumerate(_lines(path), start=1):
+        if not line.strip():
+            continue
+        text, sep, label = line.rpartition("@")
+        label = label.strip()
+        if not sep or label not in SENTIMENT_LABELS:
+            raise EvaluationDataError(
+                f"{path}:{number}: expected 'sentence@label', got {line!r:.60}"
+            )
+        rows.append(LabelledText("en", text.strip(), label))
+    return _limited(rows, limit)
+
+
+# ---------------------------------------------------------------------------------------------
+# The project's annotated sets (data/eval/*.jsonl)
+
+
+@dataclass(slots=True)
+class AnnotatedSentence:
+    id: str
+    lang: str
+    text: str
+    split: str = "test"  # "dev" (used while improving rules) or "test" (held out)
+    mentions: list[CityMention] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    city_sentiment: dict[str, str] = field(default_factory=dict)  # city id -> label
+
+
+def _field(entry: dict[str, Any], key: str, kind: type, where: str, default: Any = None) -> Any:
+    value = entry.get(key, default)
+    if not isinstance(value, kind):
+        raise EvaluationDataError(f"{where}: '{key}' must be a {kind.__name__}, got {value!r:.40}")
+    return value
+
+
+def _parse_annotated(entry: Any, where: str) -> AnnotatedSentence:
+    if not isinstance(entry, dict):
+        raise EvaluationDataError(f"{where}: expected a JSON object")
+    text = _field(entry, "text", str, where)
+    mentions = []
+    for index, raw in enumerate(_field(entry, "mentions", list, where, [])):
+        at = f"{where}: mentions[{index}]"
+        if not isinstance(raw, dict):
+            raise EvaluationDataError(f"{at}: expected an object")
+        start, end = _field(raw, "start", int, at), _field(raw, "end", int, at)
+        surface = _field(raw, "surface", str, at)
+        if text[start:end] != surface:
+            raise EvaluationDataError(
+                f"{at}: text[{start}:{end}] is {text[start:end]!r}, not the surface {surface!r}"
+            )
+        kind = _field(raw, "kind", str, at, "place")
+        if kind not in ("place", "government"):
+            raise EvaluationDataError(f"{at}: kind must be place or government, got {kind!r}")
+        mentions.append(CityMention(_field(raw, "city", str, at), surface, start, end, kind))
+    sentiment = _field(entry, "city_sentiment", dict, where, {})
+    for city, label in sentiment.items():
+        if label not in SENTIMENT_LABELS:
+            raise EvaluationDataError(f"{where}: city_sentiment.{city}: bad label {label!r}")
+    topics = _field(entry, "topics", list, where, [])
+    return AnnotatedSentence(
+        id=str(entry.get("id", where)), lang=_field(entry, "lang", str, where), text=text,
+        split=_field(entry, "split", str, where, "test"), mentions=mentions,
+        topics=[str(t) for t in topics], city_sentiment=dict(sentiment),
+    )
+
+
+def load_annotated(
+    path: Path, split: str | None = None, limit: int | None = None
+) -> list[AnnotatedSentence]:
+    """Annotated JSON lines (see data/eval/README.md); ``split`` keeps only dev or test."""
+    sentences: list[AnnotatedSentence] = []
+    seen: Counter[str] = Counter()
+    for number, line in enumerate(_lines(path), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvaluationDataError(f"{where}: invalid JSON: {exc.msg}") from exc
+        sentence = _parse_annotated(entry, where)
+        if split not in (None, "all") and sentence.split != split:
+            continue
+        if limit is not None and seen[sentence.lang] >= limit:
+            continue
+        seen[sentence.lang] += 1
+        sentences.append(sentence)
+    if not sentences:
+        raise EvaluationDataError(f"{path}: no annotated sentences (split={split or 'all'})")
+    return sentences
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluators
+
+
+def language_report(
+    items: Sequence[LabelledText], predicted: Sequence[str], short_chars: int = SHORT_TEXT_CHARS
+) -> dict[str, Any]:
+    """Per-language accuracy; texts shorter than ``short_chars`` also reported on their own."""
+    rows = [(item.group, item.label, p) for item, p in zip(items, predicted, strict=True)]
+    short = [row for item, row in zip(items, rows, strict=True) if len(item.text) < short_chars]
+    long = [row for item, row in zip(items, rows, strict=True) if len(item.text) >= short_chars]
+    report = grouped_scores(rows)
+    report["short_texts"] = {"max_chars": short_chars - 1, **grouped_scores(short)} if short else {}
+    report["long_texts"] = grouped_scores(long) if long else {}
+    return report
+
+
+def _match_mentions(
+    gold: Sequence[CityMention], predicted: Sequence[CityMention], kind: str | None = None
+) -> tuple[PRF, list[tuple[CityMention, CityMention]], list[CityMention], list[CityMention]]:
+    """One-to-one matching: same city and overlapping spans (and ``kind`` when given)."""
+    gold_list = [m for m in gold if kind is None or m.kind == kind]
+    pred_list = [m for m in predicted if kind is None or m.kind == kind]
+    unmatched = list(pred_list)
+    pairs: list[tuple[CityMention, CityMention]] = []
+    missed: list[CityMention] = []
+    for g in gold_list:
+        partner = next((p for p in unmatched
+                        if p.city == g.city and p.start < g.end and g.start < p.end), None)
+        if partner is None:
+            missed.append(g)
+        else:
+            unmatched.remove(partner)
+            pairs.append((g, partner))
+    return PRF(len(pairs), len(unmatched), len(missed)), pairs, missed, unmatched
+
+
+def mention_report(
+    sentences: Sequence[AnnotatedSentence], predicted: Sequence[Sequence[CityMention]],
+    examples: int = 10,
+) -> dict[str, Any]:
+    """Mention-level P/R/F1 overall and per language; metonymy = F1 on government mentions."""
+    totals: dict[str, PRF] = defaultdict(lambda: PRF(0, 0, 0))
+    government: dict[str, PRF] = defaultdict(lambda: PRF(0, 0, 0))
+    per_city: dict[str, PRF] = defaultdict(lambda: PRF(0, 0, 0))
+    kind_pairs: Counter[tuple[str, str]] = Counter()
+    missed_examples: list[dict[str, Any]] = []
+    spurious_examples: list[dict[str, Any]] = []
+    for sentence, found in zip(sentences, predicted, strict=True):
+        counts, pairs, missed, spurious = _match_mentions(sentence.mentions, found)
+        gov, *_ = _match_mentions(sentence.mentions, found, "government")
+        for key in (sentence.lang, "*"):
+            totals[key] += counts
+            government[key] += gov
+        for g, p in pairs:
+            kind_pairs[(g.kind, p.kind)] += 1
+            per_city[g.city] += PRF(1, 0, 0)
+        for g in missed:
+            per_city[g.city] += PRF(0, 0, 1)
+            missed_examples.append({"id": sentence.id, "city": g.city, "surface": g.surface,
+                                    "kind": g.kind, "text": sentence.text})
+        for p in spurious:
+            per_city[p.city] += PRF(0, 1, 0)
+            spurious_examples.append({"id": sentence.id, "city": p.city, "surface": p.surface,
+                                      "kind": p.kind, "text": sentence.text})
+
+    def block(key: str) -> dict[str, Any]:
+        return {"n_sentences": sum(1 for s in sentences if key in ("*", s.lang)),
+                **totals[key].to_dict(), "metonymy": government[key].to_dict()}
+
+    languages = sorted({s.lang for s in sentences})
+    return {
+        "overall": block("*"),
+        "per_group": {lang: block(lang) for lang in languages},
+        "per_city": {city: prf.to_dict() for city, prf in sorted(per_city.items())},
+        "kind_confusion": [[g, p, n] for (g, p), n in sorted(kind_pairs.items())],
+        "missed": missed_examples[:examples],
+        "spurious": spurious_examples[:examples],
+    }
+
+
+def topic_report(
+    sentences: Sequence[AnnotatedSentence], predicted: Sequence[Iterable[str]],
+    topic_ids: Iterable[str],
+) -> dict[str, Any]:
+    """Multi-label topics: P/R/F1 per topic, micro over all, micro per language."""
+    ids = list(topic_ids)
+    per_topic = {topic: PRF(0, 0, 0) for topic in ids}
+    per_language: dict[str, PRF] = defaultdict(lambda: PRF(0, 0, 0))
+    for sentence, found in zip(sentences, predicted, strict=True):
+        gold, pred = set(sentence.topics), set(found)
+        for topic in ids:
+            counts = PRF(int(topic in gold and topic in pred), int(topic in pred - gold),
+                         int(topic in gold - pred))
+            per_topic[topic] += counts
+            per_language[sentence.lang] += counts
+    overall = sum(per_topic.values(), PRF(0, 0, 0))
+    scored = [p for p in per_topic.values() if p.tp + p.fn]
+    return {
+        "overall": {"n_sentences": len(sentences), **overall.to_dict(),
+                    "macro_f1": round(sum(p.f1 for p in scored) / len(scored), 4) if scored else 0},
+        "per_topic": {topic: prf.to_dict() for topic, prf in per_topic.items()},
+        "per_group": {lang: prf.to_dict() for lang, prf in sorted(per_language.items())},
+    }
+
+
+def city_sentiment_rows(
+    sentences: Sequence[AnnotatedSentence], predicted: Sequence[dict[str, str]]
+) -> list[tuple[str, str, str]]:
+    """(language, gold, predicted) per annotated (sentence, city); a city the system did not
+    find counts as predicted "neutral" (it said nothing about it)."""
+    rows = []
+    for sentence, labels in zip(sentences, predicted, strict=True):
+        for city, gold in sentence.city_sentiment.items():
+            rows.append((sentence.lang, gold, labels.get(city, "neutral")))
+    return rows
+
+
+def articles_for(sentences: Sequence[AnnotatedSentence]) -> list[Article]:
+    """Annotated sentences as title-only articles without a language hint."""
+    return [Article(id=s.id, url=f"eval:{s.id}", title=s.text) for s in sentences]
+
+
+# ---------------------------------------------------------------------------------------------
+# Runners: the default pipeline's parts on each set (what `cityradar eval` calls)
+
+
+def configured_languages(config_dir: Path) -> list[str]:
+    from nlp.language import LanguageIdentifier
+
+    return list(LanguageIdentifier.from_config(config_dir).settings.languages)
+
+
+def run_language(config_dir: Path, data_dir: Path, limit: int | None = None) -> dict[str, Any]:
+    """Language ID on lingua_sentences and wili2018_subset, restricted to nlp.yaml languages."""
+    from nlp.language import LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_config(config_dir)
+    languages = set(identifier.settings.languages)
+    report: dict[str, Any] = {"configured_languages": sorted(languages)}
+    sets = {
+        "lingua_sentences": lambda: load_lingua_sentences(
+            data_dir / "lingua_sentences", languages, limit),
+        "wili2018_subset": lambda: [
+            item for item in load_wili(data_dir / "wili2018_subset", limit)
+            if item.label in languages
+        ],
+    }
+    for name, load in sets.items():
+        items = load()
+        predicted = [code for code, _ in identifier.identify_batch([i.text for i in items])]
+        report[name] = language_report(items, predicted)
+    return report
+
+
+def _sentiment_predictions(config_dir: Path, items: Sequence[LabelledText]) -> list[str]:
+    from cityradar.config import load_yaml
+    from nlp.sentiment import SentimentSettings, sentiment_scorer_from_config
+
+    scorer = sentiment_scorer_from_config(config_dir)
+    data = (load_yaml(Path(config_dir) / "nlp.yaml") or {}).get("sentiment") or {}
+    settings = SentimentSettings.from_mapping(data)
+    scores = scorer.score_batch([i.text for i in items], [i.group for i in items])
+    return [settings.label(score) for score in scores]
+
+
+def run_sentiment(
+    config_dir: Path, data_dir: Path, annotated: Path | None, limit: int | None = None
+) -> dict[str, Any]:
+    """Macro-F1 per language on XLM-T validation tweets, the English headline sets and the
+    annotated set (tone toward each city)."""
+    report: dict[str, Any] = {"labels": list(SENTIMENT_LABELS)}
+    sets = {
+        "xlmt_tweets": lambda: load_xlmt(data_dir / "xlmt_tweets", limit),
+        "semeval2017_headlines": lambda: load_semeval_headlines(
+            data_dir / "semeval2017_task5_headlines" / "SemEval2017Task5Headlines.json", limit),
+        "financial_phrasebank": lambda: load_financial_phrasebank(
+            data_dir / "financial_phrasebank" / "Sentences_AllAgree.txt", limit),
+    }
+    for name, load in sets.items():
+        items = load()
+        predicted = _sentiment_predictions(config_dir, items)
+        report[name] = grouped_scores(
+            [(i.group, i.label, p) for i, p in zip(items, predicted, strict=True)],
+            SENTIMENT_LABELS,
+        )
+    report["semeval2017_headlines"]["neutral_band"] = SEMEVAL_NEUTRAL_BAND
+    if annotated is not None:
+        report["annotated_city_sentiment"] = run_annotated(
+            config_dir, annotated, limit=limit)["city_sentiment"]
+    return report
+
+
+def run_annotated(
+    config_dir: Path, path: Path, split: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """The default Tagger on the annotated set: mentions, topics, city tone, language."""
+    from nlp.pipeline import Tagger
+    from nlp.topics import load_topics
+
+    sentences = load_annotated(path, split, limit)
+    tagger = Tagger.from_config(config_dir)
+    tagged = tagger.tag(articles_for(sentences))
+    tags = [article.tags for article in tagged]
+    label = tagger.sentiment_settings.label
+    return {
+        "cities": mention_report(sentences, [t.mentions if t else [] for t in tags]),
+        "topics": topic_report(sentences, [list(t.topics) if t else [] for t in tags],
+                               [topic.id for topic in load_topics(config_dir)]),
+        "city_sentiment": grouped_scores(
+            city_sentiment_rows(sentences, [
+                {city: label(score) for city, score in t.city_sentiment.items()} if t else {}
+                for t in tags
+            ]),
+            SENTIMENT_LABELS,
+        ),
+        "language": grouped_scores(
+            [(s.lang, s.lang, t.language if t else "und") for s, t in zip(sentences, tags,
+                                                                         strict=True)]
+        ),
+        "split": split or "all",
+    }
