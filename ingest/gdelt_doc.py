@@ -79,6 +79,7 @@ class GdeltDocConfig:
     languages: list[str] = field(default_factory=list)  # sourcelang: values; one query each
     countries: list[str] = field(default_factory=list)  # sourcecountry: values; one query each
     exclude_countries: list[str] = field(default_factory=list)  # -sourcecountry: on every query
+    max_records: int = MAX_RECORDS  # ArtList's cap per request (250 is GDELT's maximum)
     window_hours: float = 24.0  # first pagination window
     min_window_minutes: float = 15.0  # GDELT's time resolution; a capped window this small stays
     lookback_days: int = 7  # start of a city's first run (the API covers about 3 months)
@@ -327,22 +328,23 @@ class GdeltDocSource:
                  report: CityFetchReport) -> list[RawItem]:
         """Every article of [start, end): halves the window while GDELT returns its cap."""
         payload = self._get({
-            "query": query, "mode": "ArtList", "format": "json", "maxrecords": MAX_RECORDS,
+            "query": query, "mode": "ArtList", "format": "json",
+            "maxrecords": self.config.max_records,
             "sort": "DateAsc", "startdatetime": start.strftime(GDELT_TIME),
             "enddatetime": end.strftime(GDELT_TIME),
         }, report)
         items = parse_artlist(payload, city_id, self.config.country_codes)
         span = end - start
-        if len(items) >= MAX_RECORDS and span > timedelta(minutes=self.config.min_window_minutes):
+        cap = self.config.max_records
+        if len(items) >= cap and span > timedelta(minutes=self.config.min_window_minutes):
             middle = start + span / 2
             middle = middle.replace(microsecond=0)
-            log.info("gdelt doc %s: %s..%s hit the %d cap, splitting", city_id, start, end,
-                     MAX_RECORDS)
+            log.info("gdelt doc %s: %s..%s hit the %d cap, splitting", city_id, start, end, cap)
             return (self._artlist(query, start, middle, city_id, report)
                     + self._artlist(query, middle, end, city_id, report))
-        if len(items) >= MAX_RECORDS:
+        if len(items) >= cap:
             log.warning("gdelt doc %s: %s..%s still capped at %d in the smallest window",
-                        city_id, start, end, MAX_RECORDS)
+                        city_id, start, end, cap)
         return items
 
     def _timeline(self, query: str, start: datetime, end: datetime,

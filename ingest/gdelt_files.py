@@ -7,10 +7,11 @@ them)::
     iter_gkg(source, cities, *, config=None, stats=None) -> Iterator[Article]
 
 ``source`` is a path (``.zip`` with one member, ``.csv``/``.CSV``/plain text) or a binary file
-object; ``cities`` are ``nlp.gazetteer.City`` objects. Lines are read one at a time from the
-archive (``zipfile`` + ``io.TextIOWrapper``), never the whole file. A cheap substring check
-(GDELT's FIPS country code of China, ``CH``, in a location field) drops most rows before any
-split; only China rows are split and matched to cities.
+object; ``cities`` are ``nlp.gazetteer.City`` objects (or a prepared ``CityMatcher``). Lines
+are read one at a time from the archive member (``zipfile`` + a buffered reader), never the
+whole file. A cheap byte-substring check (GDELT's FIPS country code of China, ``CH``, in a
+location field, or a configured feature id) drops most rows before they are decoded or split;
+only China rows are decoded (UTF-8, bad bytes replaced), split and matched to cities.
 
 Each Article has a stable id (hash of the canonical URL, via ``ingest.normalize``), the URL
 slug as a provisional title (GDELT files carry no titles), and GDELT's own data under
@@ -56,6 +57,7 @@ GKG_V1_THEMES, GKG_V2_THEMES = 7, 8
 GKG_V1_LOCATIONS, GKG_V2_LOCATIONS = 9, 10
 GKG_TONE = 15
 GKG_TRANSLATION = 25
+READ_BUFFER = 1 << 20
 GKG_WEB_COLLECTION = "1"  # DocumentIdentifier is a URL only for the WEB collection
 
 CHINA_FIPS = "CH"
@@ -132,8 +134,12 @@ class CityMatcher:
         return None
 
 
-def _open_lines(source: str | Path | IO[bytes], stack: ExitStack) -> Iterator[str]:
-    """Text lines of a GDELT file: a one-member zip, or plain text; streamed."""
+def _open_lines(source: str | Path | IO[bytes], stack: ExitStack) -> Iterator[bytes]:
+    """Byte lines of a GDELT file: a one-member zip, or plain text; streamed.
+
+    Lines stay bytes until they pass the pre-filter: decoding every line would cost more than
+    the whole filter (most GKG rows are several KB and not about China).
+    """
     if isinstance(source, str | Path):
         binary: IO[bytes] = stack.enter_context(open(source, "rb"))  # noqa: SIM115
     else:
@@ -144,13 +150,15 @@ def _open_lines(source: str | Path | IO[bytes], stack: ExitStack) -> Iterator[st
         members = [info for info in archive.infolist() if not info.is_dir()]
         if not members:
             raise ValueError("zip archive is empty")
-        binary = stack.enter_context(archive.open(members[0]))
-    else:
-        binary.seek(0)
-    # GDELT files are UTF-8; a stray bad byte must not lose the rest of the file.
-    text = stack.enter_context(io.TextIOWrapper(binary, encoding="utf-8", errors="replace",
-                                                newline="\n"))
-    return iter(text)
+        member = stack.enter_context(archive.open(members[0]))
+        return iter(io.BufferedReader(member, buffer_size=READ_BUFFER))  # type: ignore[arg-type]
+    binary.seek(0)
+    return iter(binary)
+
+
+def _decode(line: bytes) -> str:
+    # GDELT files are UTF-8; a stray bad byte must not lose the row or the rest of the file.
+    return line.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
 def _parse_timestamp(value: str) -> datetime | None:
@@ -214,15 +222,15 @@ def iter_events(source: str | Path | IO[bytes], cities: Iterable[CityLike], *,
     """
     matcher = cities if isinstance(cities, CityMatcher) else CityMatcher(cities, feature_ids)
     stats = stats if stats is not None else ParseStats()
-    needle = f"\t{CHINA_FIPS}\t"
-    features = tuple(f"\t{f}\t" for f in matcher.by_feature)
+    needle = f"\t{CHINA_FIPS}\t".encode()
+    features = tuple(f"\t{f}\t".encode() for f in matcher.by_feature)
     with ExitStack() as stack:
         for number, line in enumerate(_open_lines(source, stack), start=1):
             stats.rows += 1
             if needle not in line and not any(f in line for f in features):
                 continue
             stats.candidates += 1
-            fields = line.rstrip("\r\n").split("\t")
+            fields = _decode(line).split("\t")
             if len(fields) != EVENT_COLUMNS:
                 stats.broken_row(f"line {number}", f"{len(fields)} columns, expected "
                                  f"{EVENT_COLUMNS}")
@@ -324,15 +332,15 @@ def iter_gkg(source: str | Path | IO[bytes], cities: Iterable[CityLike], *,
     """
     matcher = cities if isinstance(cities, CityMatcher) else CityMatcher(cities, feature_ids)
     stats = stats if stats is not None else ParseStats()
-    needle = f"#{CHINA_FIPS}#"
-    features = tuple(f"#{f}#" for f in matcher.by_feature)
+    needle = f"#{CHINA_FIPS}#".encode()
+    features = tuple(f"#{f}#".encode() for f in matcher.by_feature)
     with ExitStack() as stack:
         for number, line in enumerate(_open_lines(source, stack), start=1):
             stats.rows += 1
             if needle not in line and not any(f in line for f in features):
                 continue
             stats.candidates += 1
-            fields = line.rstrip("\r\n").split("\t")
+            fields = _decode(line).split("\t")
             if len(fields) != GKG_COLUMNS:
                 stats.broken_row(f"line {number}",
                                  f"{len(fields)} columns, expected {GKG_COLUMNS}")

@@ -137,20 +137,13 @@ _TONE_DIMS = ("language", "sentiment_label", "voice")
 # Ordered smallest first: aggregate() answers from the first one that covers the query.
 ROLLUPS: tuple[Rollup, ...] = (
     Rollup("day", "day", False, False, ()),
-    Rollup("city_day", "day", True, False, ()),
-    Rollup("topic_day", "day", False, True, ()),
     Rollup("month_lang", "month", False, False, _TONE_DIMS),
-    Rollup("topic_month_lang", "month", False, True, _TONE_DIMS),
+    Rollup("city_topic_month", "month", True, True, ()),
     Rollup("outlet_month", "month", False, False, ("outlet",)),
-    Rollup("country_month", "month", False, False, ("country",)),
-    Rollup("city_topic_day", "day", True, True, ()),
+    Rollup("topic_day", "day", False, True, ()),
+    Rollup("city_day", "day", True, False, ()),
     Rollup("city_month_lang", "month", True, False, _TONE_DIMS),
     Rollup("city_outlet_month", "month", True, False, ("outlet",)),
-    Rollup("city_country_month", "month", True, False, ("country",)),
-    Rollup("city_topic_month_lang", "month", True, True, _TONE_DIMS),
-    Rollup("day_lang", "day", False, False, _TONE_DIMS),
-    Rollup("topic_day_lang", "day", False, True, _TONE_DIMS),
-    Rollup("city_day_lang", "day", True, False, _TONE_DIMS),
 )
 
 _SOURCE_COLUMNS = {
@@ -172,18 +165,25 @@ def _rollup_ddl(rollup: Rollup) -> str:
     )
 
 
-def rollup_delta_sql(rollup: Rollup, sign: int, batch_table: str | None) -> str:
-    """Add (sign 1) or subtract (sign -1) the contribution of the articles whose rid is in
-    ``batch_table`` (every article when None) to ``rollup``. Built from the stored rows, so a
-    rollup always sums exactly what the detailed tables hold."""
+def rollup_delta_sql(
+    rollup: Rollup,
+    sign: int,
+    articles: str = "articles",
+    cities: str = "article_cities",
+    topics: str = "article_topics",
+) -> str:
+    """Add (sign 1) or subtract (sign -1) the contribution of every article in ``articles``
+    (with its ``cities`` and ``topics`` rows) to ``rollup``. The sources are the stored tables
+    or same-named staging copies of a batch, so a rollup sums exactly what the detailed
+    tables hold."""
     keys = rollup.key_columns
     day = f"coalesce(a.{rollup.grain}, '')"
     select_keys = ", ".join(day if k == "day" else _SOURCE_COLUMNS[k] for k in keys)
-    joins = f"JOIN {batch_table} b ON b.rid = a.rid " if batch_table else ""
+    joins = ""
     if rollup.per_city:
-        joins += "JOIN article_cities c ON c.rid = a.rid "
+        joins += f"JOIN {cities} c ON c.rid = a.rid "
     if rollup.per_topic:
-        joins += "JOIN article_topics t ON t.rid = a.rid "
+        joins += f"JOIN {topics} t ON t.rid = a.rid "
     city_tone = ("total(c.tone)", "count(c.tone)") if rollup.per_city else ("0.0", "0")
     values = (
         f"{sign} * count(*), {sign} * total(a.sentiment), {sign} * count(a.sentiment), "
@@ -197,14 +197,14 @@ def rollup_delta_sql(rollup: Rollup, sign: int, batch_table: str | None) -> str:
     group = ", ".join(str(i + 1) for i in range(len(keys)))
     return (
         f"INSERT INTO {rollup.table} ({', '.join(keys)}, n, tone_sum, tone_n, city_tone_sum, "
-        f"city_tone_n, neg) SELECT {select_keys}, {values} FROM articles a {joins}"
+        f"city_tone_n, neg) SELECT {select_keys}, {values} FROM {articles} a {joins}"
         f"WHERE true GROUP BY {group} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sums}"
     )
 
 
 # Rollup tables, filled from the articles already stored.
 _V3_ROLLUPS = "".join(
-    _rollup_ddl(r) + rollup_delta_sql(r, 1, None) + ";\n" for r in ROLLUPS
+    _rollup_ddl(r) + rollup_delta_sql(r, 1) + ";\n" for r in ROLLUPS
 )
 
 MIGRATIONS: list[str] = [_V1_TABLES, _V2_INDEXES, _V3_ROLLUPS]

@@ -26,7 +26,7 @@ import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -298,22 +298,70 @@ _UPDATE_ARTICLE = (
 )
 
 
-_ROLLUP_BATCH = "temp.rollup_batch"
+# Staging copies of a batch's articles/cities/topics rows (only the columns rollups read):
+# the rollup deltas are computed from them by the same SQL that builds rollups from the store.
+_STAGE_ARTICLE_COLUMNS = ("rid", "day", "month", "language", "sentiment_label", "voice",
+                          "outlet", "country", "dup_of", "sentiment")
+_STAGING_DDL = (
+    f"CREATE TEMP TABLE IF NOT EXISTS rollup_articles "
+    f"({', '.join(_STAGE_ARTICLE_COLUMNS)}, PRIMARY KEY (rid))",
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_cities (rid, city, kind, tone)",
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_topics (rid, topic)",
+)
+_STAGE_FROM_STORE = (
+    f"INSERT INTO temp.rollup_articles SELECT {', '.join(_STAGE_ARTICLE_COLUMNS)} "
+    f"FROM articles WHERE rid = ?",
+    "INSERT INTO temp.rollup_cities SELECT rid, city, kind, tone FROM article_cities "
+    "WHERE rid = ?",
+    "INSERT INTO temp.rollup_topics SELECT rid, topic FROM article_topics WHERE rid = ?",
+)
 _ROLLUP_SQL = {
-    (rollup.name, sign): rollup_delta_sql(rollup, sign, _ROLLUP_BATCH)
+    (rollup.name, sign): rollup_delta_sql(
+        rollup, sign, "temp.rollup_articles", "temp.rollup_cities", "temp.rollup_topics"
+    )
     for rollup in ROLLUPS
     for sign in (1, -1)
 }
 
 
-def _apply_rollups(conn: sqlite3.Connection, rids: list[tuple[int]], sign: int) -> None:
-    """Add (1) or subtract (-1) the stored articles ``rids`` to every rollup table."""
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_ROLLUP_BATCH.split('.')[1]} "
-                 "(rid INTEGER PRIMARY KEY)")
-    conn.execute(f"DELETE FROM {_ROLLUP_BATCH}")
-    conn.executemany(f"INSERT INTO {_ROLLUP_BATCH} (rid) VALUES (?)", rids)
+def _stage(conn: sqlite3.Connection) -> None:
+    for statement in _STAGING_DDL:
+        conn.execute(statement)
+    for table in ("rollup_articles", "rollup_cities", "rollup_topics"):
+        conn.execute(f"DELETE FROM temp.{table}")
+
+
+def _apply_staged(conn: sqlite3.Connection, sign: int) -> None:
     for rollup in ROLLUPS:
         conn.execute(_ROLLUP_SQL[rollup.name, sign])
+
+
+def _subtract_stored(conn: sqlite3.Connection, rids: list[tuple[int]]) -> None:
+    """Take the stored versions of articles ``rids`` out of every rollup."""
+    _stage(conn)
+    for statement in _STAGE_FROM_STORE:
+        conn.executemany(statement, rids)
+    _apply_staged(conn, -1)
+
+
+def _add_new(
+    conn: sqlite3.Connection, rows: list[dict[str, Any]], city_rows: list[tuple],
+    topic_rows: list[tuple],
+) -> None:
+    """Add freshly written articles (rows as given to the articles/side tables) to rollups."""
+    _stage(conn)
+    conn.executemany(
+        f"INSERT INTO temp.rollup_articles VALUES "
+        f"({', '.join(':' + c for c in _STAGE_ARTICLE_COLUMNS)})",
+        rows,
+    )
+    conn.executemany(
+        "INSERT INTO temp.rollup_cities VALUES (?, ?, ?, ?)",
+        [(row[0], row[1], row[2], row[4]) for row in city_rows],
+    )
+    conn.executemany("INSERT INTO temp.rollup_topics VALUES (?, ?)",
+                     [row[:2] for row in topic_rows])
+    _apply_staged(conn, 1)
 
 
 def _chunks(items: Sequence[Any], size: int = _ID_CHUNK) -> Iterator[Sequence[Any]]:
@@ -505,7 +553,7 @@ class SQLiteStore:
                 topic_rows.extend((row["rid"], *topic) for topic in topics)
             if updates:
                 stale = [(row["rid"],) for row in updates]
-                _apply_rollups(conn, stale, sign=-1)  # take out what the old versions added
+                _subtract_stored(conn, stale)  # before the old versions are overwritten
                 conn.executemany("DELETE FROM article_cities WHERE rid = ?", stale)
                 conn.executemany("DELETE FROM article_topics WHERE rid = ?", stale)
                 conn.executemany(_UPDATE_ARTICLE, updates)
@@ -519,9 +567,7 @@ class SQLiteStore:
             conn.executemany(
                 "INSERT INTO article_topics (rid, topic, score) VALUES (?, ?, ?)", topic_rows
             )
-            changed = [(row["rid"],) for row in (*inserts, *updates)]
-            if changed:
-                _apply_rollups(conn, changed, sign=1)
+            _add_new(conn, [*inserts, *updates], city_rows, topic_rows)
             if updates:
                 for rollup in ROLLUPS:
                     conn.execute(f"DELETE FROM {rollup.table} WHERE n = 0")
@@ -654,8 +700,9 @@ class SQLiteStore:
             raise StoreError(f"cannot group by {unknown}: choose from {sorted(_GROUP_COLUMNS)}")
         if interval is not None and interval not in _BUCKET_COLUMNS:
             raise StoreError(f"unknown interval {interval!r}: choose day, week, month or None")
-        if _city_only(filters, group_by):
-            return self._aggregate_cities(filters, interval, group_by, size)
+        rollup = pick_rollup(filters, interval, group_by)
+        if rollup is not None:
+            return self._aggregate_rollup(rollup, filters, interval, group_by, size)
         where, params = _filter_sql(filters)
         joins: list[str] = []
         join_params: list[Any] = []
@@ -687,56 +734,52 @@ class SQLiteStore:
             f"sum(a.sentiment_label = 'negative') AS neg "
             f"FROM articles a {' '.join(joins)}{cond} GROUP BY {group}"
         )
-        key_cols = "".join(f", k{i}" for i in range(len(keys)))
-        if keys:
-            ranked = (
-                f"SELECT *, row_number() OVER (PARTITION BY bucket ORDER BY n DESC{key_cols}) "
-                f"AS rank FROM ({inner})"
-            )
-            sql = f"SELECT * FROM ({ranked}) WHERE rank <= ? ORDER BY bucket{key_cols}"
-            all_params = [*join_params, *params, max(0, size)]
-        else:
-            sql = f"{inner} ORDER BY bucket"
-            all_params = [*join_params, *params]
+        sql, all_params = _ranked(inner, len(keys), [*join_params, *params], size)
         return _agg_rows(self._conn().execute(sql, all_params).fetchall(), group_by)
 
-    def _aggregate_cities(
-        self, filters: ArticleFilter, interval: Interval | None, group_by: Sequence[GroupField],
-        size: int,
+    def _aggregate_rollup(
+        self, rollup: Rollup, filters: ArticleFilter, interval: Interval | None,
+        group_by: Sequence[GroupField], size: int,
     ) -> list[AggRow]:
-        """Per-city dashboards from article_cities alone (it carries day, tone, negative)."""
+        """aggregate() answered from a rollup table (see pick_rollup for when it is exact)."""
         where: list[str] = []
         params: list[Any] = []
-        if not filters.include_government:
-            where.append("c.kind = 'place'")
-        if filters.cities:
-            where.append(f"c.city IN ({_placeholders(filters.cities)})")
-            params.extend(filters.cities)
+        if rollup.per_city and not filters.include_government:
+            where.append("kind = 'place'")
+        for column, values in (
+            ("city", filters.cities), ("topic", filters.topics), ("language", filters.languages),
+            ("sentiment_label", filters.sentiment_labels), ("outlet", filters.outlets),
+            ("country", filters.countries),
+        ):
+            if values:
+                where.append(f"{column} IN ({_placeholders(values)})")
+                params.extend(values)
+        if filters.voice:
+            where.append("voice = ?")
+            params.append(filters.voice)
+        if filters.unique_stories:
+            where.append("uniq = 1")
+        if filters.date_from or filters.date_to or interval:
+            where.append("day != ''")  # unknown dates: never in a date filter or time bucket
         if filters.date_from:
-            where.append("c.day >= ?")
+            where.append("day >= ?")
             params.append(filters.date_from.isoformat())
         if filters.date_to:
-            where.append("c.day <= ?")
+            where.append("day <= ?")
             params.append(filters.date_to.isoformat())
-        bucket = f"c.{interval}" if interval else "NULL"
-        if interval:
-            where.append(f"{bucket} IS NOT NULL")
+        bucket = _ROLLUP_BUCKETS[interval] if interval else "NULL"
+        keys = list(group_by)
+        key_select = "".join(f", {k} AS k{i}" for i, k in enumerate(keys))
+        group = ", ".join(["bucket", *(f"k{i}" for i in range(len(keys)))])
+        tone = "city_tone" if "city" in group_by else "tone"
         cond = (" WHERE " + " AND ".join(where)) if where else ""
-        key_select = ", c.city AS k0" if group_by else ""
-        group = "bucket, k0" if group_by else "bucket"
         inner = (
-            f"SELECT {bucket} AS bucket{key_select}, count(*) AS n, avg(c.tone) AS tone, "
-            f"sum(c.negative) AS neg FROM article_cities c{cond} GROUP BY {group}"
+            f"SELECT {bucket} AS bucket{key_select}, sum(n) AS n, "
+            f"total({tone}_sum) / sum({tone}_n) AS tone, sum(neg) AS neg "
+            f"FROM {rollup.table}{cond} GROUP BY {group} HAVING sum(n) > 0"
         )
-        if group_by:
-            sql = (
-                f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY bucket ORDER BY n DESC, "
-                f"k0) AS rank FROM ({inner})) WHERE rank <= ? ORDER BY bucket, k0"
-            )
-            params.append(max(0, size))
-        else:
-            sql = f"{inner} ORDER BY bucket"
-        return _agg_rows(self._conn().execute(sql, params).fetchall(), group_by)
+        return _agg_rows(self._conn().execute(*_ranked(inner, len(keys), params, size))
+                         .fetchall(), group_by)
 
     @_as_store_error
     def date_range(self, filters: ArticleFilter | None = None) -> tuple[date, date] | None:
@@ -973,14 +1016,66 @@ def _source_health(doc: str) -> SourceHealth:
     return SourceHealth(**data)
 
 
-def _city_only(filters: ArticleFilter, group_by: Sequence[str]) -> bool:
-    """True when article_cities alone can answer: grouped by city only, city/date filters."""
-    return (
-        list(group_by) == ["city"]
-        and not (filters.languages or filters.topics or filters.sentiment_labels
-                 or filters.outlets or filters.countries or filters.voice
-                 or filters.unique_stories)
+_ROLLUP_BUCKETS: dict[str, str] = {
+    "day": "day",
+    "week": "date(day, 'weekday 0', '-6 days')",  # the Monday on or before the day
+    "month": "substr(day, 1, 8) || '01'",
+}
+
+
+def _whole_months(filters: ArticleFilter) -> bool:
+    start_ok = filters.date_from is None or filters.date_from.day == 1
+    end_ok = filters.date_to is None or (filters.date_to + timedelta(days=1)).day == 1
+    return start_ok and end_ok
+
+
+def pick_rollup(
+    filters: ArticleFilter, interval: Interval | None, group_by: Sequence[str]
+) -> Rollup | None:
+    """The smallest rollup that answers ``aggregate(filters, interval, group_by)`` exactly, or
+    None (then the detailed tables are read).
+
+    A per-city rollup counts an article once per city: exact when grouping by city, or when
+    filtering on one city only (several would count an article mentioning two of them twice).
+    Likewise for topics. A month-grain rollup needs month or no buckets and a date filter of
+    whole months.
+    """
+    per_city = "city" in group_by or bool(filters.cities)
+    if filters.cities and "city" not in group_by and len(set(filters.cities)) > 1:
+        return None
+    per_topic = "topic" in group_by or bool(filters.topics)
+    if filters.topics and "topic" not in group_by and len(set(filters.topics)) > 1:
+        return None
+    needed = {g for g in group_by if g not in ("city", "topic")}
+    for dim, wanted in (
+        ("language", filters.languages), ("sentiment_label", filters.sentiment_labels),
+        ("outlet", filters.outlets), ("country", filters.countries), ("voice", filters.voice),
+    ):
+        if wanted:
+            needed.add(dim)
+    month_ok = interval in ("month", None) and _whole_months(filters)
+    for rollup in ROLLUPS:
+        if (
+            rollup.per_city == per_city
+            and rollup.per_topic == per_topic
+            and needed.issubset(rollup.dims)
+            and (rollup.grain == "day" or month_ok)
+        ):
+            return rollup
+    return None
+
+
+def _ranked(inner: str, keys: int, params: list[Any], size: int) -> tuple[str, list[Any]]:
+    """Order aggregation rows by bucket then key, keeping the ``size`` largest keys a bucket."""
+    if not keys:
+        return f"{inner} ORDER BY bucket", params
+    key_cols = "".join(f", k{i}" for i in range(keys))
+    ranked = (
+        f"SELECT *, row_number() OVER (PARTITION BY bucket ORDER BY n DESC{key_cols}) "
+        f"AS rank FROM ({inner})"
     )
+    sql = f"SELECT * FROM ({ranked}) WHERE rank <= ? ORDER BY bucket{key_cols}"
+    return sql, [*params, max(0, size)]
 
 
 def _agg_rows(rows: list[tuple], group_by: Sequence[str]) -> list[AggRow]:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import multiprocessing
+import random
 import sqlite3
 import threading
+from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from cityradar.records import Article
 from search import open_store
-from search.sqlite_schema import LATEST_VERSION, apply_migrations
-from search.sqlite_store import SQLiteStore, cjk_bigrams, fts_query
-from search.store import ArticleFilter, SearchQuery, StoreError
+from search.sqlite_schema import LATEST_VERSION, ROLLUPS, apply_migrations
+from search.sqlite_store import SQLiteStore, cjk_bigrams, fts_query, pick_rollup
+from search.store import ArticleFilter, Interval, SearchQuery, StoreError, day_bucket
 from tests.contract.factories import make_article
 
 
@@ -172,3 +177,221 @@ def test_cjk_bigram_indexing_and_query() -> None:
         '{title summary body} : "pand" *'
     )
     assert fts_query("!!! ???") is None
+
+
+# -- rollup-backed aggregations ---------------------------------------------------------------
+
+_CITIES = ["wuhan", "beijing", "chengdu", "shanghai"]
+_TOPICS = ["health", "economy", "food", "sport"]
+
+
+def _random_article(rng: random.Random, number: int, **overrides: Any) -> Article:
+    cities = rng.sample(_CITIES, rng.choice((0, 1, 1, 2, 3)))
+    government = [c for c in cities if rng.random() < 0.3]
+    undated = rng.random() < 0.05
+    day = date(2019, 12, 20) + timedelta(days=rng.randrange(80))
+    values: dict[str, Any] = {
+        "url": f"https://r.example.com/{number}",
+        "published_at": None if undated else day.isoformat(),
+        "cities": [c for c in cities if c not in government],
+        "government": government,
+        "topics": rng.sample(_TOPICS, rng.choice((0, 1, 1, 2))),
+        "sentiment": round(rng.uniform(-1, 1), 3),
+        "city_sentiment": {c: round(rng.uniform(-1, 1), 3) for c in cities if rng.random() < 0.5},
+        "language": rng.choice(["en", "en", "fr", "ja"]),
+        "outlet": rng.choice(["Daily Planet", "Le Quotidien", "Wire", ""]),
+        "country": rng.choice(["US", "FR", None]),
+        "voice": "own" if rng.random() < 0.15 else "foreign",
+    }
+    values.update(overrides)
+    article = make_article(**values)
+    if rng.random() < 0.1:
+        article.dup_of = "some-earlier-copy"
+    if rng.random() < 0.05:
+        article.tags = None  # untagged: no cities, topics or tone
+    return article
+
+
+def _brute_force(
+    articles: list[Article], filters: ArticleFilter, interval: Interval | None,
+    group_by: Sequence[str], size: int = 1000,
+) -> list[tuple]:
+    """aggregate() computed in Python from the articles themselves."""
+    groups: dict[tuple, list] = {}
+    for article in articles:
+        tags = article.tags
+        kinds: dict[str, str] = {}
+        if tags:
+            for mention in tags.mentions:
+                if mention.kind == "place" or mention.city not in kinds:
+                    kinds[mention.city] = mention.kind
+            for city in tags.cities:
+                kinds.setdefault(city, "place")
+        usable = {c for c, k in kinds.items() if filters.include_government or k == "place"}
+        topics = set(tags.topics) if tags else set()
+        values = {
+            "language": tags.language if tags else "und", "outlet": article.outlet,
+            "country": article.country or "", "voice": article.voice,
+            "sentiment_label": tags.sentiment_label if tags else "",
+        }
+        day = article.day
+        if filters.cities and not usable & set(filters.cities):
+            continue
+        if filters.topics and not topics & set(filters.topics):
+            continue
+        if any(
+            wanted and values[name] not in wanted
+            for name, wanted in (("language", filters.languages), ("outlet", filters.outlets),
+                                 ("country", filters.countries),
+                                 ("sentiment_label", filters.sentiment_labels))
+        ):
+            continue
+        if filters.voice and article.voice != filters.voice:
+            continue
+        if (filters.date_from or filters.date_to) and day is None:
+            continue
+        if filters.date_from and day < filters.date_from:  # type: ignore[operator]
+            continue
+        if filters.date_to and day > filters.date_to:  # type: ignore[operator]
+            continue
+        if filters.unique_stories and article.dup_of is not None:
+            continue
+        if interval and day is None:
+            continue
+        bucket = day_bucket(day, interval) if interval and day else None
+        tone = tags.sentiment if tags else None
+        per_city: list[tuple[str | None, float | None]] = [(None, tone)]
+        if "city" in group_by:
+            per_city = [
+                (c, tags.city_sentiment.get(c, tone))  # type: ignore[union-attr]
+                for c in usable if not filters.cities or c in filters.cities
+            ]
+        per_topic: list[str | None] = [None]
+        if "topic" in group_by:
+            per_topic = [t for t in topics if not filters.topics or t in filters.topics]
+        for city, city_tone in per_city:
+            for topic in per_topic:
+                key = tuple(
+                    city if g == "city" else topic if g == "topic" else values[g]
+                    for g in group_by
+                )
+                acc = groups.setdefault((bucket, key), [0, [], 0])
+                acc[0] += 1
+                if city_tone is not None:
+                    acc[1].append(city_tone)
+                acc[2] += tags is not None and tags.sentiment_label == "negative"
+    ranked: list[tuple] = []
+    for bucket in sorted({b for b, _ in groups}, key=lambda b: (b is not None, b)):
+        keys = sorted((k for b, k in groups if b == bucket),
+                      key=lambda k: (-groups[bucket, k][0], k))[:size]
+        for key in sorted(keys):
+            n, tones, negative = groups[bucket, key]
+            mean = sum(tones) / len(tones) if tones else None
+            ranked.append((bucket, key, n, mean, negative))
+    return ranked
+
+
+def _rows(store: SQLiteStore, filters: ArticleFilter, interval: Interval | None,
+          group_by: Sequence[str], size: int = 1000) -> list[tuple]:
+    return [
+        (row.bucket, tuple(row.key[g] for g in group_by), row.count, row.mean_tone, row.negative)
+        for row in store.aggregate(filters, interval, group_by, size)  # type: ignore[arg-type]
+    ]
+
+
+def _assert_same(actual: list[tuple], expected: list[tuple]) -> None:
+    assert [r[:3] + r[4:] for r in actual] == [r[:3] + r[4:] for r in expected]
+    for got, want in zip(actual, expected, strict=True):
+        assert got[3] == pytest.approx(want[3], abs=1e-9)
+
+
+# Dashboard queries and their awkward neighbours; every one must be answered from a rollup.
+_ROLLUP_QUERIES: list[tuple[ArticleFilter, Interval | None, tuple[str, ...]]] = [
+    (ArticleFilter(), "day", ()),
+    (ArticleFilter(), None, ()),
+    (ArticleFilter(date_from=date(2020, 1, 5), date_to=date(2020, 2, 10)), "day", ("city",)),
+    (ArticleFilter(date_to=date(2020, 1, 31)), "month", ("city",)),
+    (ArticleFilter(include_government=False), "week", ("city",)),
+    (ArticleFilter(cities=["wuhan", "beijing"]), "week", ("city",)),
+    (ArticleFilter(cities=["beijing"], include_government=False), "day", ()),
+    (ArticleFilter(), "month", ("city", "language")),
+    (ArticleFilter(sentiment_labels=["negative"], voice="foreign"), "month", ("city",)),
+    (ArticleFilter(cities=["wuhan"]), "month", ("topic",)),
+    (ArticleFilter(cities=["wuhan"], topics=["health"]), None, ()),
+    (ArticleFilter(), None, ("city", "topic")),
+    (ArticleFilter(cities=["chengdu"]), None, ("outlet",)),
+    (ArticleFilter(), "month", ("outlet",)),
+    (ArticleFilter(unique_stories=True), "week", ("topic",)),
+    (ArticleFilter(cities=["wuhan"], languages=["en"], date_from=date(2020, 1, 1),
+                   date_to=date(2020, 1, 31)), "month", ("sentiment_label",)),
+]
+# Queries a rollup cannot answer exactly: several cities/topics without grouping by them.
+_DETAILED_QUERIES: list[tuple[ArticleFilter, Interval | None, tuple[str, ...]]] = [
+    (ArticleFilter(cities=["wuhan", "beijing"]), "month", ()),
+    (ArticleFilter(topics=["health", "food"]), None, ("city",)),
+    (ArticleFilter(cities=["wuhan"]), "day", ("outlet",)),
+]
+
+
+def _check_all(store: SQLiteStore, articles: list[Article]) -> None:
+    for filters, interval, group_by in _ROLLUP_QUERIES:
+        assert pick_rollup(filters, interval, group_by) is not None, (filters, group_by)
+        _assert_same(_rows(store, filters, interval, group_by),
+                     _brute_force(articles, filters, interval, group_by))
+    for filters, interval, group_by in _DETAILED_QUERIES:
+        assert pick_rollup(filters, interval, group_by) is None
+        _assert_same(_rows(store, filters, interval, group_by),
+                     _brute_force(articles, filters, interval, group_by))
+    _assert_same(_rows(store, ArticleFilter(), "month", ("city",), size=2),
+                 _brute_force(articles, ArticleFilter(), "month", ("city",), size=2))
+
+
+def test_rollup_aggregations_equal_a_brute_force_count_through_re_upserts(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(14)
+    store = SQLiteStore(tmp_path / "store.db")
+    current = {a.id: a for a in (_random_article(rng, n) for n in range(300))}
+    store.upsert_articles(current.values())
+    _check_all(store, list(current.values()))
+
+    # Re-tagging moves articles between cities, topics, tones and days; some vanish from a
+    # bucket entirely (its rollup rows must go, not linger as zero counts).
+    changed = [
+        _random_article(rng, int(a.url.rsplit("/", 1)[1]))
+        for a in rng.sample(list(current.values()), 120)
+    ]
+    untouched = [a for a in current.values() if a.id not in {c.id for c in changed}]
+    result = store.upsert_articles([*changed, *rng.sample(untouched, 30)])
+    assert (result.inserted, result.failed) == (0, [])
+    current.update((a.id, a) for a in changed)
+    _check_all(store, list(current.values()))
+    # Re-upserting the same articles again changes nothing.
+    store.upsert_articles(list(current.values()))
+    _check_all(store, list(current.values()))
+    empty = [
+        store._conn().execute(f"SELECT count(*) FROM {r.table} WHERE n = 0").fetchone()[0]
+        for r in ROLLUPS
+    ]
+    assert empty == [0] * len(ROLLUPS)
+    store.close()
+
+
+def test_rollups_are_built_for_a_store_written_before_they_existed(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    path = tmp_path / "old.db"
+    store = SQLiteStore(path)
+    articles = [_random_article(rng, n) for n in range(120)]
+    store.upsert_articles(articles)
+    store.close()
+    conn = sqlite3.connect(path)
+    for rollup in ROLLUPS:
+        conn.execute(f"DROP TABLE {rollup.table}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+    store = SQLiteStore(path)
+    assert store.schema_version() == LATEST_VERSION
+    _check_all(store, articles)
+    store.close()

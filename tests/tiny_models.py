@@ -38,16 +38,23 @@ def training_sentences() -> list[tuple[str, int]]:
 
 
 def build_tokenizer(directory: Path, corpus: Sequence[str], model_max_length: int = 64):
-    """A trained WordPiece tokenizer wrapped as a fast BERT tokenizer, saved to ``directory``."""
+    """A WordPiece tokenizer wrapped as a fast BERT tokenizer, saved to ``directory``.
+
+    The vocabulary is built by hand (special tokens, then the corpus's words sorted), not
+    trained: training breaks ties in an order that varies between runs, and so would the model.
+    """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers.trainers import WordPieceTrainer
     from transformers import PreTrainedTokenizerFast
 
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.train_from_iterator(corpus, WordPieceTrainer(vocab_size=400, special_tokens=special))
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    words = sorted({word for text in corpus
+                    for word, _span in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))})
+    vocab = {token: index for index, token in enumerate([*special, *words])}
+    tokenizer = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = pre_tokenizer
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
         special_tokens=[(token, tokenizer.token_to_id(token)) for token in ("[CLS]", "[SEP]")],

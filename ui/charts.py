@@ -10,7 +10,7 @@ import pandas as pd
 NEGATIVE_COLOR = "#d62728"
 VOLUME_COLOR = "#1f77b4"
 WINDOW_COLOR = "#ff7f0e"
-KIND_COLORS = alt.Scale(domain=["opportunity", "risk", "other"],
+KIND_COLORS = alt.Scale(domain=["opportunity", "risk", "neutral"],
                         range=["#2ca02c", "#d62728", "#9e9e9e"])
 
 

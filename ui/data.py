@@ -18,7 +18,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from cityradar.config import load_yaml
 from cityradar.records import Alert, AlertUpdate, Article, SourceHealth
 from search import ArticleFilter, SearchQuery, SearchResult, Store, open_store
 from search.store import GroupField, Interval
@@ -230,35 +229,19 @@ def city_label(city_id: str, names: dict[str, str]) -> str:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def topic_kinds(config: str) -> dict[str, str]:
-    """Topic id -> "opportunity" | "risk" | "" from config/topics.yaml when it says so."""
-    path = Path(config) / "topics.yaml"
-    if not path.is_file():
-        return {}
+def topic_info(config: str) -> dict[str, tuple[str, str]]:
+    """Topic id -> (label, kind "opportunity" | "risk" | "neutral") from config/topics.yaml."""
+    from nlp.topics import load_topics
+
     try:
-        data = load_yaml(path)
-    except Exception as exc:
+        return {t.id: (t.label, t.kind) for t in load_topics(Path(config))}
+    except Exception as exc:  # the page still works with bare ids
         log.warning("topics unavailable: %s", exc)
         return {}
-    entries = data.get("topics", data) if isinstance(data, dict) else data
-    if isinstance(entries, dict):
-        entries = [{"id": key, **(value if isinstance(value, dict) else {})}
-                   for key, value in entries.items()]
-    kinds: dict[str, str] = {}
-    for entry in entries or []:
-        if not isinstance(entry, dict) or "id" not in entry:
-            continue
-        kind = ""
-        for field_name in ("kind", "polarity", "type", "category", "group", "valence"):
-            value = str(entry.get(field_name, "")).lower()
-            if "opportun" in value or "positive" in value:
-                kind = "opportunity"
-            elif "risk" in value or "negative" in value:
-                kind = "risk"
-            if kind:
-                break
-        kinds[str(entry["id"])] = kind
-    return kinds
+
+
+def topic_label(topic_id: str, info: dict[str, tuple[str, str]]) -> str:
+    return info.get(topic_id, (topic_id, ""))[0]
 
 
 # -- alert evidence (tolerant of the detector's evidence layout) -------------------------------

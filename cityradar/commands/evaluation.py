@@ -29,10 +29,14 @@ def _confusions(block: Report) -> str:
 
 def format_classification(title: str, report: Report, group_name: str = "language") -> list[str]:
     """Per-group n / accuracy / macro-F1 lines, then overall, then the top confusions."""
-    lines = [title, f"  {group_name:<10} {'n':>6} {'accuracy':>9} {'macro-F1':>9}  top confusions"]
-    for group, block in report.get("per_group", {}).items():
+    groups = report.get("per_group", {})
+    label_f1 = any("f1" in block for block in groups.values())
+    header = "F1" if label_f1 else "macro-F1"
+    lines = [title, f"  {group_name:<10} {'n':>6} {'accuracy':>9} {header:>9}  top confusions"]
+    for group, block in groups.items():
+        score = block["f1"] if label_f1 else block["macro_f1"]
         lines.append(f"  {group:<10} {block['n']:>6} {_fmt(block['accuracy']):>9} "
-                     f"{_fmt(block['macro_f1']):>9}  {_confusions(block)}")
+                     f"{_fmt(score):>9}  {_confusions(block)}")
     overall = report.get("overall")
     if overall:
         lines.append(f"  {'overall':<10} {overall['n']:>6} {_fmt(overall['accuracy']):>9} "

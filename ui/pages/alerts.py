@@ -17,7 +17,8 @@ STATUS_ICONS = {"new": ":red[**new**]", "acknowledged": ":orange[acknowledged]",
                 "resolved": ":green[resolved]"}
 
 url = data.store_url()
-names = data.city_names(str(data.config_dir()))
+config = str(data.config_dir())
+names = data.city_names(config)
 
 
 def kind_label(kind: str) -> str:
@@ -61,7 +62,7 @@ def render_inbox() -> None:
 
     pages = max(1, -(-len(alerts) // PAGE_SIZE))
     page = st.number_input("Page", 1, pages, 1, key="alert_page") if pages > 1 else 1
-    widths = [2, 2, 3, 1.4, 2, 1, 1.8, 1]
+    widths = [2, 2, 3, 1.4, 2, 1, 1.2, 1.3]
     header = st.columns(widths)
     for column, label in zip(header, ["City", "Kind", "Window", "Peak", "Observed vs expected",
                                       "Severity", "Status", ""], strict=True):
@@ -118,6 +119,9 @@ def render_mix(alert: Alert, key: str, group: str, title: str, target) -> None:
                                  date_to=alert.end)
         agg = data.aggregate(url, window, None, (group,), 12)
         frame = agg.rename(columns={group: "name"})[["name", "count"]]
+    if group == "topic" and not frame.empty:
+        info = data.topic_info(config)
+        frame = frame.assign(name=frame["name"].map(lambda t: data.topic_label(str(t), info)))
     if frame.empty:
         target.caption(f"{title}: no data")
     else:

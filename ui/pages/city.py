@@ -60,16 +60,17 @@ def render_tone(base: data.FilterKey, city: str) -> None:
 
 
 def render_topics_and_outlets(base: data.FilterKey) -> None:
-    kinds = data.topic_kinds(config)
+    info = data.topic_info(config)
     left, right = st.columns(2)
     topics = data.aggregate(url, base, None, ("topic",), 20)
     if topics.empty:
         left.caption("No topics tagged.")
     else:
         topics = topics.rename(columns={"topic": "name"})
-        topics["kind"] = topics["name"].map(lambda t: kinds.get(t) or "other")
+        topics["kind"] = topics["name"].map(lambda t: info.get(t, ("", "neutral"))[1])
+        topics["name"] = topics["name"].map(lambda t: data.topic_label(t, info))
         left.altair_chart(charts.mix_bars(topics[["name", "count", "kind", "mean_tone"]],
-                                          "Topic mix", color="kind" if kinds else None),
+                                          "Topic mix", color="kind" if info else None),
                           width="stretch")
     outlets = data.aggregate(url, base, None, ("outlet",), 15)
     if outlets.empty:

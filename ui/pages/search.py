@@ -11,7 +11,8 @@ PAGE_SIZE = 20
 SORTS = {"Newest": "newest", "Oldest": "oldest", "Relevance": "relevance"}
 
 url = data.store_url()
-names = data.city_names(str(data.config_dir()))
+config = str(data.config_dir())
+names = data.city_names(config)
 
 
 def facet(group: str, size: int = 100) -> list[str]:
@@ -46,6 +47,7 @@ try:
         st.session_state["search_page"] = 1
         result = data.search(url, text.strip(), key, SORTS[sort_label], PAGE_SIZE, 0)
     st.markdown(f"**{result.total:,} result(s)** · page {page} of {pages}")
+    topic_info = data.topic_info(config)
     for article in result.articles:
         day = article.published_at.date().isoformat() if article.published_at else "undated"
         tags = article.tags
@@ -54,7 +56,8 @@ try:
         if tags:
             details.append(f"tone {data.tone_word(tags.sentiment)}")
             if tags.topics:
-                details.append("topics: " + ", ".join(sorted(tags.topics)))
+                labels = sorted(data.topic_label(t, topic_info) for t in tags.topics)
+                details.append("topics: " + ", ".join(labels))
         st.markdown(f"**[{title}]({article.url})**  \n" + " · ".join(details))
         if article.summary:
             st.caption(article.summary[:300])
