@@ -25,16 +25,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cityradar.records import Article
 from ingest.dedupe import SyndicationIndex
 
-WORDS = (
-    "wuhan beijing shanghai city officials health market trade festival panda metro hospital "
-    "virus tourism economy factory port airport university students police court river "
-    "flood rain heat museum food street night life investment exports company workers "
-    "government report said statement new record growth decline protest lockdown vaccine "
-    "testing cases residents visitors opening closing expansion budget plan project bridge "
-    "railway station stadium games olympics winter summer culture art film music technology "
-    "electric cars batteries chips robots startup bank loans property housing prices "
-    "pollution air water green energy solar wind coal steel shipping logistics delivery"
-).split()
+WORDS = [
+    "wuhan", "beijing", "shanghai", "city", "officials", "health", "market", "trade",
+    "festival", "panda", "metro", "hospital", "virus", "tourism", "economy", "factory", "port",
+    "airport", "university", "students", "police", "court", "river", "flood", "rain", "heat",
+    "museum", "food", "street", "night", "life", "investment", "exports", "company", "workers",
+    "government", "report", "said", "statement", "new", "record", "growth", "decline",
+    "protest", "lockdown", "vaccine", "testing", "cases", "residents", "visitors", "opening",
+    "closing", "expansion", "budget", "plan", "project", "bridge", "railway", "station",
+    "stadium", "games", "olympics", "winter", "summer", "culture", "art", "film", "music",
+    "technology", "electric", "cars", "batteries", "chips", "robots", "startup", "bank",
+    "loans", "property", "housing", "prices", "pollution", "air", "water", "green", "energy",
+    "solar", "wind", "coal", "steel", "shipping", "logistics", "delivery",
+]
 
 
 def vocabulary(rng: random.Random, size: int = 5000) -> tuple[list[str], list[float]]:
@@ -55,10 +58,10 @@ def synthetic(count: int, copy_share: float, seed: int = 42) -> list[Article]:
         published = start + timedelta(minutes=number * 43_200 // count)
         if originals and rng.random() < copy_share:
             source = rng.choice(originals[-2000:])
-            words = source.summary.split()
+            edited = source.summary.split()
             for _ in range(2):
-                words[rng.randrange(len(words))] = rng.choice(WORDS)
-            title, summary = f"{source.title} - Outlet {number % 97}", " ".join(words)
+                edited[rng.randrange(len(edited))] = rng.choice(WORDS)
+            title, summary = f"{source.title} - Outlet {number % 97}", " ".join(edited)
         else:
             title = " ".join(rng.choices(words, weights, k=10)).capitalize()
             summary = " ".join(rng.choices(words, weights, k=40))

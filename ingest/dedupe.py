@@ -90,8 +90,13 @@ class _Entry:
     hashes: np.ndarray  # sorted unique shingle hashes: exact Jaccard for LSH candidates
 
 
-def _identity(value: int) -> int:
-    return value
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer: affine permutations need well-mixed inputs."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
 
 
 @dataclass(slots=True)
@@ -113,7 +118,9 @@ class SyndicationIndex:
             raise ValueError(f"threshold must be in (0, 1), got {threshold}")
         self.threshold = threshold
         self.window_days = window_days
-        self._template = MinHash(num_perm=num_perm, hashfunc=_identity)
+        self._template = MinHash(num_perm=num_perm, scheme="affine32")
+        self._permutations = (self._template.permutations[0].astype(np.uint32),
+                              self._template.permutations[1].astype(np.uint32))
         self._lsh = MinHashLSH(threshold=max(0.05, threshold - CANDIDATE_MARGIN),
                                num_perm=num_perm)
         self._entries: dict[str, _Entry] = {}
@@ -131,8 +138,12 @@ class SyndicationIndex:
         hashes = shingle_hashes(normalized_text(article.title, article.summary))
         if hashes.size < MIN_SHINGLES:
             return None
+        # The MinHash of the shingle hashes, vectorized: datasketch's update_batch calls a
+        # Python hash function per shingle, which alone would cost more than the rest.
+        multipliers, offsets = self._permutations
+        permuted = _fmix32(hashes)[:, np.newaxis] * multipliers + offsets  # wraps mod 2**32
         signature = self._template.copy()
-        signature.update_batch(hashes)
+        signature.hashvalues = permuted.min(axis=0)
         return signature, hashes
 
     def add_clustered(self, article: Article) -> None:
