@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cityradar.records import Article, FetchState, SourceHealth
 from cityradar.settings import Settings
+from ingest.dedupe import IngestPreparer
 from ingest.feeds import parse_feed
 from ingest.fetch import Fetcher, FetchResult
 from ingest.normalize import dedupe, normalize_item
@@ -91,6 +92,8 @@ def ingest_once(
     try:
         config = config or load_sources(config_dir)
         sources = config.select(source_ids)
+        # Outlet registry (outlet, country, voice) + syndication clustering, then the tagger.
+        tagger = IngestPreparer.from_config(config_dir, store).then(tagger)
         with Fetcher(fetch_options or config.fetch) as fetcher:
             return _run(sources, store, fetcher, tagger)
     finally:

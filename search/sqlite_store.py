@@ -10,6 +10,14 @@ character bigrams; CJK query terms become bigram phrases on that column.
 
 Upsert semantics: an article whose stored JSON is byte-identical is skipped (neither inserted
 nor updated); ``UpsertResult.updated`` counts only articles whose content changed.
+
+Dashboard aggregations: summary tables (``sqlite_schema.ROLLUPS``: counts, tone sums and
+negative counts per day or month x city/topic x a few dimensions) are kept in the same
+transaction as every upsert: a replaced article's stored rows are subtracted before they are
+overwritten, and deltas are computed by the same SQL that builds a rollup from the whole store.
+``aggregate()`` answers from the smallest rollup that gives exactly the detailed result
+(``pick_rollup``) and reads the detailed tables otherwise. Mean tones are sums / counts, equal
+to the detailed path's averages up to floating-point rounding.
 """
 
 from __future__ import annotations
@@ -80,6 +88,7 @@ _CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
 _QUERY_TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
 _WORD = re.compile(r"[^\W_]+")
 
+_BM25 = "bm25(articles_fts, 4.0, 2.0, 1.0, 2.0)"
 _GROUP_COLUMNS: dict[str, str] = {
     "city": "c.city",
     "topic": "t.topic",
@@ -653,35 +662,68 @@ class SQLiteStore:
     def search(self, query: SearchQuery) -> SearchResult:
         """Sorts: newest = (published_at desc, id); oldest = (published_at asc, id); relevance =
         (bm25, published_at desc, id). Unknown dates sort last in every order."""
-        where, params = _filter_sql(query.filters)
         match = fts_query(query.text) if query.text.strip() else None
-        join = ""
-        if match is not None:
-            join = "JOIN articles_fts f ON f.rowid = a.rid"
-            where = ["articles_fts MATCH ?", *where]
-            params = [match, *params]
-        cond = (" WHERE " + " AND ".join(where)) if where else ""
         if query.sort == "oldest":
             order = "a.pub_ts IS NULL, a.pub_ts ASC, a.id"
         elif query.sort == "relevance" and match is not None:
             # Title hits weigh more than summary, summary more than body.
-            order = "bm25(articles_fts, 4.0, 2.0, 1.0, 2.0), a.pub_ts IS NULL, a.pub_ts DESC, a.id"
+            order = f"{_BM25}, a.pub_ts IS NULL, a.pub_ts DESC, a.id"
         else:
             order = "a.pub_ts IS NULL, a.pub_ts DESC, a.id"
+        limit, offset = max(0, query.limit), max(0, query.offset)
         conn = self._conn()
         try:
-            total = conn.execute(f"SELECT count(*) FROM articles a {join}{cond}", params).fetchone()
-            rows = conn.execute(
-                f"SELECT a.doc FROM articles a {join}{cond} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*params, max(0, query.limit), max(0, query.offset)],
-            ).fetchall()
+            if match is not None:
+                total, docs = self._search_text(conn, match, query.filters, order, limit, offset)
+            else:
+                where, params = _filter_sql(query.filters)
+                cond = (" WHERE " + " AND ".join(where)) if where else ""
+                total = conn.execute(f"SELECT count(*) FROM articles a{cond}", params).fetchone()[0]
+                docs = [r[0] for r in conn.execute(
+                    f"SELECT a.doc FROM articles a{cond} ORDER BY {order} LIMIT ? OFFSET ?",
+                    [*params, limit, offset],
+                )]
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc).lower():
                 raise StoreError(f"cannot search for {query.text!r}: {exc}") from exc
             raise
         return SearchResult(
-            total=int(total[0]), articles=[Article.from_dict(json.loads(r[0])) for r in rows]
+            total=int(total), articles=[Article.from_dict(json.loads(doc)) for doc in docs]
         )
+
+    def _search_text(
+        self, conn: sqlite3.Connection, match: str, filters: ArticleFilter, order: str,
+        limit: int, offset: int,
+    ) -> tuple[int, list[str]]:
+        """Full-text search driven by the FTS index (CROSS JOIN fixes that loop order; the
+        planner otherwise may probe the FTS index once per article of a broad filter), with
+        filters checked per match and the total counted in the same pass."""
+        where, params = _filter_sql(filters, per_row=True)
+        cond = "".join(f" AND {w}" for w in where)
+        source = (
+            f"FROM articles_fts CROSS JOIN articles a ON a.rid = articles_fts.rowid "
+            f"WHERE articles_fts MATCH ?{cond}"
+        )
+        # bm25() is not allowed next to a window function: score in an inner query, whose
+        # columns the outer ORDER BY names without the ``a.`` alias.
+        score = _BM25 if _BM25 in order else "0"
+        outer_order = order.replace(_BM25, "score").replace("a.", "")
+        page = conn.execute(
+            f"SELECT rid, count(*) OVER () FROM (SELECT a.rid, a.pub_ts, a.id, {score} AS score "
+            f"{source}) ORDER BY {outer_order} LIMIT ? OFFSET ?",
+            [match, *params, limit, offset],
+        ).fetchall()
+        if page:
+            total = page[0][1]
+        else:  # a page past the end: count separately
+            total = conn.execute(f"SELECT count(*) {source}", [match, *params]).fetchone()[0]
+        docs: dict[int, str] = {}
+        rids = [row[0] for row in page]
+        for chunk in _chunks(rids):
+            docs.update(conn.execute(
+                f"SELECT rid, doc FROM articles WHERE rid IN ({_placeholders(chunk)})", chunk
+            ).fetchall())
+        return int(total), [docs[rid] for rid in rids]
 
     @_as_store_error
     def aggregate(
@@ -1093,22 +1135,37 @@ def _agg_rows(rows: list[tuple], group_by: Sequence[str]) -> list[AggRow]:
     ]
 
 
-def _filter_sql(filters: ArticleFilter) -> tuple[list[str], list[Any]]:
-    """WHERE clauses (on alias ``a`` = articles) and their parameters for an ArticleFilter."""
+def _filter_sql(filters: ArticleFilter, per_row: bool = False) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (on alias ``a`` = articles) and their parameters for an ArticleFilter.
+
+    City/topic filters are ``rid IN (list)`` by default (good when they select the rows) or,
+    with ``per_row``, a primary-key probe per row (good when few rows come from elsewhere)."""
     where: list[str] = []
     params: list[Any] = []
     if filters.cities:
         kind = "" if filters.include_government else " AND kind = 'place'"
-        where.append(
-            f"a.rid IN (SELECT rid FROM article_cities WHERE city IN "
-            f"({_placeholders(filters.cities)}){kind})"
-        )
+        if per_row:
+            where.append(
+                f"EXISTS (SELECT 1 FROM article_cities WHERE rid = a.rid AND city IN "
+                f"({_placeholders(filters.cities)}){kind})"
+            )
+        else:
+            where.append(
+                f"a.rid IN (SELECT rid FROM article_cities WHERE city IN "
+                f"({_placeholders(filters.cities)}){kind})"
+            )
         params.extend(filters.cities)
     if filters.topics:
-        where.append(
-            f"a.rid IN (SELECT rid FROM article_topics WHERE topic IN "
-            f"({_placeholders(filters.topics)}))"
-        )
+        if per_row:
+            where.append(
+                f"EXISTS (SELECT 1 FROM article_topics WHERE rid = a.rid AND topic IN "
+                f"({_placeholders(filters.topics)}))"
+            )
+        else:
+            where.append(
+                f"a.rid IN (SELECT rid FROM article_topics WHERE topic IN "
+                f"({_placeholders(filters.topics)}))"
+            )
         params.extend(filters.topics)
     for column, values in (
         ("language", filters.languages),

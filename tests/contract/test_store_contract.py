@@ -347,6 +347,29 @@ def test_aggregate_city_tone_is_per_city(store: Store) -> None:
     assert overall[0].mean_tone == pytest.approx(-0.2)
 
 
+def test_aggregations_follow_a_re_upsert_that_moves_an_article(store: Store) -> None:
+    story = make_article(published_at="2020-01-22", cities=["wuhan"], topics=["health"],
+                         sentiment=-0.6, language="en")
+    other = make_article(published_at="2020-01-22", cities=["wuhan"], topics=["health"],
+                         sentiment=0.2, language="en")
+    store.upsert_articles([story, other])
+    moved = make_article(url=story.url, published_at="2020-02-03", cities=["chengdu"],
+                         topics=["food"], sentiment=0.5, language="en")
+    assert store.upsert_articles([moved]).updated == 1
+
+    by_city = store.aggregate(interval="month", group_by=["city"])
+    assert [(r.bucket, r.key["city"], r.count, r.negative) for r in by_city] == [
+        (date(2020, 1, 1), "wuhan", 1, 0),
+        (date(2020, 2, 1), "chengdu", 1, 0),
+    ]
+    assert by_city[0].mean_tone == pytest.approx(0.2)
+    topics = store.aggregate(ArticleFilter(cities=["wuhan"]), interval=None, group_by=["topic"])
+    assert [(r.key["topic"], r.count) for r in topics] == [("health", 1)]
+    daily = store.aggregate(ArticleFilter(date_from=date(2020, 1, 22),
+                                          date_to=date(2020, 1, 22)), interval="day")
+    assert [(r.bucket, r.count) for r in daily] == [(date(2020, 1, 22), 1)]
+
+
 def test_aggregate_size_caps_keys_per_bucket(store: Store, corpus: dict[str, Article]) -> None:
     rows = store.aggregate(interval="month", group_by=["outlet"], size=1)
     assert [(r.bucket, r.key["outlet"], r.count) for r in rows] == [
