@@ -125,10 +125,11 @@ def test_translation_is_a_new_report_not_a_copy() -> None:
 
 
 def test_copies_in_chinese_script_cluster() -> None:
-    text = "武汉市卫生健康委员会周二通报新增确诊病例十七例，全市三个区开展全员核酸检测，学校和市场暂停开放。"
+    text = ("武汉市卫生健康委员会周二通报新增确诊病例十七例，"
+            "全市三个区开展全员核酸检测，学校和市场暂停开放。")
     first = article("https://zaobao.com.sg/1", "武汉新增病例 扩大检测", text, START)
-    copy = article("https://sinchew.com.my/1", "武汉新增病例，扩大检测范围", text[:-4] + "继续关闭。",
-                   START + timedelta(hours=2))
+    copy = article("https://sinchew.com.my/1", "武汉新增病例，扩大检测范围",
+                   text[:-4] + "继续关闭。", START + timedelta(hours=2))
     other = article("https://udn.com/1", "成都大熊猫基地迎来游客高峰",
                     "成都大熊猫繁育研究基地周末接待游客超过五万人次，园方增加了班车和讲解员。",
                     START)
