@@ -36,3 +36,20 @@ class Settings:
         from search import open_store
 
         return open_store(self.store_url)
+
+    def tagger(self, enabled: bool = True):  # -> Callable[[list[Article]], list[Article]] | None
+        """The NLP stage's ``Tagger.tag`` for this config, or None when tagging is turned off.
+
+        A bad NLP configuration is a one-line ``click.ClickException``.
+        """
+        if not enabled:
+            return None
+        import click
+
+        from cityradar.config import ConfigError
+        from nlp.pipeline import Tagger
+
+        try:
+            return Tagger.from_config(self.config_dir).tag
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc

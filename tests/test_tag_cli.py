@@ -41,10 +41,3 @@ def test_tag_all_good_exits_zero() -> None:
     result = CliRunner().invoke(cli, ["--config", str(CONFIG_DIR), "tag"], input=line + "\n")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["tags"]["cities"].keys() == {"shanghai"}
-
-
-def test_eval_and_models_are_placeholders() -> None:
-    for command in (["eval", "all"],):  # `models` is built: tests/test_transformers_backend.py
-        result = CliRunner().invoke(cli, command)
-        assert result.exit_code == 2
-        assert "not built yet (issue 5" in result.stderr

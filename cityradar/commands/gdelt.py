@@ -31,17 +31,6 @@ def _cities(settings: Settings, wanted: tuple[str, ...]) -> list[Any]:
     return [by_id[w] for w in wanted]
 
 
-def _tagger(settings: Settings, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from nlp.pipeline import Tagger
-
-    try:
-        return Tagger.from_config(settings.config_dir).tag
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
 def _day(value: str | None, option: str) -> date | None:
     if value is None:
         return None
@@ -96,7 +85,7 @@ def register(cli: click.Group) -> None:
         config.workers = workers or config.workers
         config.kinds = list(kinds) or config.kinds
         cities = _cities(settings, ())
-        tagger = _tagger(settings, not no_tag)
+        tagger = settings.tagger(not no_tag)
         store = settings.open_store()
         from tqdm import tqdm
 
@@ -153,7 +142,7 @@ def register(cli: click.Group) -> None:
         begin, until = _moment(start, "--from"), _moment(end, "--to")
         if begin and until and begin >= until:
             raise click.BadParameter("--from must be before --to", param_hint="--from")
-        tagger = _tagger(settings, not no_tag)
+        tagger = settings.tagger(not no_tag)
         store = settings.open_store()
         try:
             with GdeltDocSource(config, store, tagger) as source:

@@ -58,7 +58,7 @@ def import_command(settings: Settings, file: Path, fmt: str | None, mapping: str
         fields = parse_mapping(mapping)
     except FileImportError as exc:
         raise click.UsageError(str(exc)) from exc
-    tagger = None if no_tag else _tagger(settings)
+    tagger = settings.tagger(not no_tag)
     store = settings.open_store()
     try:
         preparer = IngestPreparer.from_config(settings.config_dir, store)
@@ -88,18 +88,6 @@ def import_command(settings: Settings, file: Path, fmt: str | None, mapping: str
                    f"{' on lines ' + ', '.join(lines) + more if lines else ''}{saved}")
     if report.accepted == 0:
         raise click.ClickException(f"nothing imported from {file.name}")
-
-
-def _tagger(settings: Settings):
-    try:
-        from nlp.pipeline import Tagger
-    except ImportError as exc:
-        log.warning("tagging skipped: the nlp pipeline is not available (%s)", exc)
-        return None
-    try:
-        return Tagger.from_config(settings.config_dir).tag
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.command("dedupe")

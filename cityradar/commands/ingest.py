@@ -1,10 +1,8 @@
-"""`cityradar ingest`, `watch`, `sources` and the `import` placeholder."""
+"""`cityradar ingest`, `watch` and `sources`."""
 
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -13,20 +11,6 @@ from cityradar.config import ConfigError
 from cityradar.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def _load_tagger(settings: Settings, enabled: bool) -> Callable[[list[Any]], list[Any]] | None:
-    if not enabled:
-        return None
-    try:
-        from nlp.pipeline import Tagger
-    except ImportError as exc:
-        log.warning("tagging skipped: the nlp pipeline is not available (%s)", exc)
-        return None
-    try:
-        return Tagger.from_config(settings.config_dir).tag
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _print_report(report: Any) -> None:
@@ -48,7 +32,7 @@ def _print_report(report: Any) -> None:
 def _ingest(settings: Settings, source_ids: tuple[str, ...], tag: bool) -> Any:
     from ingest.pipeline import ingest_once
 
-    tagger = _load_tagger(settings, tag)
+    tagger = settings.tagger(tag)
     try:
         return ingest_once(settings, source_ids=source_ids or None, tagger=tagger)
     except ConfigError as exc:
@@ -125,21 +109,10 @@ def register(cli: click.Group) -> None:
             click.echo(f"{source.id}\t{state}\t{source.kind}\t{source.outlet}\t"
                        f"{source.language or '-'}\t{source.country or '-'}\t{seen}")
 
-    @cli.command("import", context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def import_(args: tuple[str, ...]) -> None:
-        """Import GDELT exports or article files. Not built yet."""
-        click.echo("cityradar import: not built yet "
-                   "(issue 6: GDELT, file import, syndication-aware dedupe)", err=True)
-        sys.exit(2)
-
 
 def _update_alerts(settings: Settings) -> None:
-    try:
-        from alerts.detect import update_alerts
-    except ImportError:
-        log.info("alerts not available yet: detection skipped")
-        return
+    from alerts.detect import update_alerts
+
     store = settings.open_store()
     try:
         update_alerts(store, settings.config_dir)

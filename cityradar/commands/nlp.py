@@ -13,13 +13,6 @@ import click
 
 from cityradar.records import Article
 
-NOT_BUILT = "not built yet (issue 5: multilingual NLP with measured accuracy)"
-
-
-def _not_built(name: str) -> None:
-    click.echo(f"cityradar {name}: {NOT_BUILT}", err=True)
-    sys.exit(2)
-
 
 def article_from_json(data: Any) -> Article:
     """An Article from Article.to_dict() or a minimal {"title", "summary", "url"} object."""
@@ -97,15 +90,3 @@ def register(cli: click.Group) -> None:
         if failed:
             click.echo(f"cityradar tag: {failed} line(s) skipped", err=True)
             sys.exit(1)
-
-    @cli.command("eval", context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def eval_command(args: tuple[str, ...]) -> None:
-        """Measure NLP accuracy on the real data sets. Not built yet (issue 5)."""
-        _not_built("eval")
-
-    @cli.command("models", context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def models(args: tuple[str, ...]) -> None:
-        """Manage optional NLP model backends. Not built yet (issue 5)."""
-        _not_built("models")
