@@ -44,6 +44,7 @@ STEMMED_LANGUAGES = frozenset({"ko"})  # words are stems + attached endings/part
 CLITIC_LANGUAGES = frozenset({"ar", "fa", "ur"})  # attached conjunction/preposition/article
 _ARABIC_CLITICS = "(?:[وفبلك]?(?:ال)?)"
 _LETTER = re.compile(r"[^\W\d_]")
+_WORD_TOKEN = re.compile(r"[^\W\d_]+")
 
 
 def normalize_code(code: str | None) -> str | None:
@@ -116,6 +117,8 @@ class LanguageSettings:
     min_confidence: float = 0.5
     hint_top_candidates: int = 3
     low_accuracy_min_chars: int = 120
+    # Close pairs lingua confuses (Malay/Indonesian): language -> spelling markers of its own.
+    marker_words: tuple[tuple[str, frozenset[str]], ...] = ()
 
     @classmethod
     def from_mapping(cls, data: Any, where: str) -> LanguageSettings:
@@ -131,7 +134,17 @@ class LanguageSettings:
             min_confidence=float(data.get("min_confidence", 0.5)),
             hint_top_candidates=int(data.get("hint_top_candidates", 3)),
             low_accuracy_min_chars=int(data.get("low_accuracy_min_chars", 120)),
+            marker_words=_marker_words(data.get("marker_words") or {}, f"{where}.marker_words"),
         )
+
+
+def _marker_words(data: Any, where: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    if not isinstance(data, dict) or not all(
+        isinstance(words, list) and all(isinstance(w, str) for w in words)
+        for words in data.values()
+    ):
+        raise ConfigError(f"{where}: expected a mapping language -> list of words")
+    return tuple((str(code), frozenset(w.lower() for w in words)) for code, words in data.items())
 
 
 def _lingua_languages(codes: Sequence[str], where: str) -> list[Language]:
@@ -158,6 +171,9 @@ class LanguageIdentifier:
         self.settings = settings
         languages = _lingua_languages(settings.languages, f"{where}.languages")
         self.supported = frozenset(_code_of(language) for language in languages)
+        self._markers = {
+            code: words for code, words in settings.marker_words if code in self.supported
+        }
         accurate = LanguageDetectorBuilder.from_languages(*languages)
         fast = LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode()
         if settings.preload_models:
@@ -200,6 +216,23 @@ class LanguageIdentifier:
             for text, ranked, hint in zip(texts, candidates, hints, strict=True)
         ]
 
+    def _break_close_tie(
+        self, text: str, ranked_codes: list[tuple[str, float]]
+    ) -> list[tuple[str, float]]:
+        """When the top two are a marker pair (Malay/Indonesian), the side whose spelling
+        markers occur more often (kerana/karena, wang/uang...) goes first."""
+        if len(ranked_codes) < 2 or not self._markers:
+            return ranked_codes
+        (first, first_conf), (second, second_conf) = ranked_codes[:2]
+        if first not in self._markers or second not in self._markers:
+            return ranked_codes
+        words = _WORD_TOKEN.findall(text.lower())
+        first_count = sum(word in self._markers[first] for word in words)
+        second_count = sum(word in self._markers[second] for word in words)
+        if second_count <= first_count:
+            return ranked_codes
+        return [(second, second_conf), (first, first_conf), *ranked_codes[2:]]
+
     def _decide(
         self, text: str, ranked: list[ConfidenceValue], hint: str | None
     ) -> tuple[str, float]:
@@ -214,10 +247,14 @@ class LanguageIdentifier:
         ranked_codes = [(code, conf) for code, conf in ranked_codes if conf > 0.0]
         if not ranked_codes:
             return (hint, 0.5) if hint else (UNDETERMINED, 0.0)
+        ranked_codes = self._break_close_tie(text, ranked_codes)
         top_code, top_conf = ranked_codes[0]
         if hint is None or hint == top_code:
             return top_code, round(top_conf, 4)
         support = dict(ranked_codes).get(hint, 0.0)
+        if hint in self._markers and top_code in self._markers and support > 0.0:
+            # Malay vs Indonesian cannot be told apart reliably from one text: the feed knows.
+            return hint, round(support, 4)
         if len(_LETTER.findall(text)) < self.settings.short_text_letters:
             # Too short for the detector: the feed's declared language is the better guess.
             return hint, round(max(support, 0.5 * top_conf), 4)

@@ -7,6 +7,7 @@ missing ones in order, inside one transaction each; a file written by a newer Ci
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 
@@ -136,14 +137,16 @@ class Rollup:
 _TONE_DIMS = ("language", "sentiment_label", "voice")
 # Ordered smallest first: aggregate() answers from the first one that covers the query.
 ROLLUPS: tuple[Rollup, ...] = (
-    Rollup("day", "day", False, False, ()),
+    Rollup("day", "day", False, False, ("voice",)),
     Rollup("month_lang", "month", False, False, _TONE_DIMS),
     Rollup("city_topic_month", "month", True, True, ()),
     Rollup("outlet_month", "month", False, False, ("outlet",)),
-    Rollup("topic_day", "day", False, True, ()),
-    Rollup("city_day", "day", True, False, ()),
+    Rollup("topic_day", "day", False, True, ("voice",)),
+    Rollup("city_day", "day", True, False, ("voice",)),
     Rollup("city_month_lang", "month", True, False, _TONE_DIMS),
     Rollup("city_outlet_month", "month", True, False, ("outlet",)),
+    Rollup("city_topic_day", "day", True, True, ("voice",)),
+    Rollup("city_day_lang", "day", True, False, _TONE_DIMS),
 )
 
 _SOURCE_COLUMNS = {
@@ -167,15 +170,15 @@ def _rollup_ddl(rollup: Rollup) -> str:
 
 def rollup_delta_sql(
     rollup: Rollup,
-    sign: int,
     articles: str = "articles",
     cities: str = "article_cities",
     topics: str = "article_topics",
+    weighted: bool = False,
 ) -> str:
-    """Add (sign 1) or subtract (sign -1) the contribution of every article in ``articles``
-    (with its ``cities`` and ``topics`` rows) to ``rollup``. The sources are the stored tables
-    or same-named staging copies of a batch, so a rollup sums exactly what the detailed
-    tables hold."""
+    """Add the contribution of every article in ``articles`` (with its ``cities`` and
+    ``topics`` rows) to ``rollup``. The sources are the stored tables or same-named staging
+    copies of a batch, so a rollup sums exactly what the detailed tables hold. ``weighted``
+    sources carry a column ``w`` per article: 1 to add it, -1 to take it out."""
     keys = rollup.key_columns
     day = f"coalesce(a.{rollup.grain}, '')"
     select_keys = ", ".join(day if k == "day" else _SOURCE_COLUMNS[k] for k in keys)
@@ -184,11 +187,15 @@ def rollup_delta_sql(
         joins += f"JOIN {cities} c ON c.rid = a.rid "
     if rollup.per_topic:
         joins += f"JOIN {topics} t ON t.rid = a.rid "
-    city_tone = ("total(c.tone)", "count(c.tone)") if rollup.per_city else ("0.0", "0")
+    w = "a.w * " if weighted else ""
+    city_tone = (
+        (f"total({w}c.tone)", f"sum({w}(c.tone IS NOT NULL))") if rollup.per_city
+        else ("0.0", "0")
+    )
     values = (
-        f"{sign} * count(*), {sign} * total(a.sentiment), {sign} * count(a.sentiment), "
-        f"{sign} * {city_tone[0]}, {sign} * {city_tone[1]}, "
-        f"{sign} * sum(a.sentiment_label = 'negative')"
+        f"{'sum(a.w)' if weighted else 'count(*)'}, total({w}a.sentiment), "
+        f"sum({w}(a.sentiment IS NOT NULL)), "
+        f"{city_tone[0]}, {city_tone[1]}, sum({w}(a.sentiment_label = 'negative'))"
     )
     sums = ", ".join(
         f"{c} = {c} + excluded.{c}"
@@ -202,10 +209,51 @@ def rollup_delta_sql(
     )
 
 
-# Rollup tables, filled from the articles already stored.
-_V3_ROLLUPS = "".join(
-    _rollup_ddl(r) + rollup_delta_sql(r, 1) + ";\n" for r in ROLLUPS
-)
+# Rollups are derived data: when their definition changes, they are rebuilt (ensure_rollups).
+ROLLUP_SIGNATURE = hashlib.sha1(
+    "".join(_rollup_ddl(r) + repr(r) for r in ROLLUPS).encode()
+).hexdigest()[:16]
+_ROLLUP_META_KEY = "rollup_signature"
+
+
+def _rollup_build_script() -> str:
+    return "".join(_rollup_ddl(r) + rollup_delta_sql(r) + ";\n" for r in ROLLUPS) + (
+        f"INSERT OR REPLACE INTO meta (key, value) "
+        f"VALUES ('{_ROLLUP_META_KEY}', '{ROLLUP_SIGNATURE}');\n"
+    )
+
+
+_V3_ROLLUPS = _rollup_build_script()
+
+
+def rollups_current(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_ROLLUP_META_KEY,)).fetchone()
+    return row is not None and row[0] == ROLLUP_SIGNATURE
+
+
+def ensure_rollups(conn: sqlite3.Connection) -> bool:
+    """Rebuild the rollup tables of an autocommit connection's database when they were made
+    by another rollup definition; returns True when a rebuild was done."""
+    if rollups_current(conn):
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if rollups_current(conn):  # another process rebuilt them meanwhile
+            conn.execute("COMMIT")
+            return False
+        stale = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rollup\\_%' "
+            "ESCAPE '\\'"
+        ).fetchall()
+        for (table,) in stale:
+            conn.execute(f"DROP TABLE {table}")
+        for statement in _statements(_rollup_build_script()):
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return True
 
 MIGRATIONS: list[str] = [_V1_TABLES, _V2_INDEXES, _V3_ROLLUPS]
 LATEST_VERSION = len(MIGRATIONS)

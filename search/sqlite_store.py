@@ -53,7 +53,9 @@ from search.sqlite_schema import (
     Rollup,
     apply_migrations,
     current_version,
+    ensure_rollups,
     rollup_delta_sql,
+    rollups_current,
 )
 from search.store import (
     AggRow,
@@ -307,70 +309,71 @@ _UPDATE_ARTICLE = (
 )
 
 
-# Staging copies of a batch's articles/cities/topics rows (only the columns rollups read):
-# the rollup deltas are computed from them by the same SQL that builds rollups from the store.
+# Staging copies of a batch's articles/cities/topics rows (only the columns rollups read), the
+# old versions of replaced articles under -rid with weight -1, the new ones under rid with
+# weight 1: one pass of the same SQL that builds rollups from the store applies the change.
 _STAGE_ARTICLE_COLUMNS = ("rid", "day", "month", "language", "sentiment_label", "voice",
-                          "outlet", "country", "dup_of", "sentiment")
+                          "outlet", "country", "dup_of", "sentiment", "w")
 _STAGING_DDL = (
     f"CREATE TEMP TABLE IF NOT EXISTS rollup_articles "
     f"({', '.join(_STAGE_ARTICLE_COLUMNS)}, PRIMARY KEY (rid))",
-    "CREATE TEMP TABLE IF NOT EXISTS rollup_cities (rid, city, kind, tone)",
-    "CREATE TEMP TABLE IF NOT EXISTS rollup_topics (rid, topic)",
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_cities (rid, city, kind, tone, "
+    "PRIMARY KEY (rid, city)) WITHOUT ROWID",
+    "CREATE TEMP TABLE IF NOT EXISTS rollup_topics (rid, topic, PRIMARY KEY (rid, topic)) "
+    "WITHOUT ROWID",
 )
 _STAGE_FROM_STORE = (
-    f"INSERT INTO temp.rollup_articles SELECT {', '.join(_STAGE_ARTICLE_COLUMNS)} "
-    f"FROM articles WHERE rid = ?",
-    "INSERT INTO temp.rollup_cities SELECT rid, city, kind, tone FROM article_cities "
+    f"INSERT INTO temp.rollup_articles SELECT -rid, "
+    f"{', '.join(_STAGE_ARTICLE_COLUMNS[1:-1])}, -1 FROM articles WHERE rid = ?",
+    "INSERT INTO temp.rollup_cities SELECT -rid, city, kind, tone FROM article_cities "
     "WHERE rid = ?",
-    "INSERT INTO temp.rollup_topics SELECT rid, topic FROM article_topics WHERE rid = ?",
+    "INSERT INTO temp.rollup_topics SELECT -rid, topic FROM article_topics WHERE rid = ?",
+)
+_STAGE_NEW_ARTICLE = (
+    f"INSERT INTO temp.rollup_articles VALUES "
+    f"({', '.join(':' + c for c in _STAGE_ARTICLE_COLUMNS[:-1])}, 1)"
 )
 _ROLLUP_SQL = {
-    (rollup.name, sign): rollup_delta_sql(
-        rollup, sign, "temp.rollup_articles", "temp.rollup_cities", "temp.rollup_topics"
+    rollup.name: rollup_delta_sql(
+        rollup, "temp.rollup_articles", "temp.rollup_cities", "temp.rollup_topics",
+        weighted=True,
     )
     for rollup in ROLLUPS
-    for sign in (1, -1)
 }
 
 
-def _stage(conn: sqlite3.Connection) -> None:
+def _clear_stage(conn: sqlite3.Connection) -> None:
     for statement in _STAGING_DDL:
         conn.execute(statement)
     for table in ("rollup_articles", "rollup_cities", "rollup_topics"):
         conn.execute(f"DELETE FROM temp.{table}")
 
 
-def _apply_staged(conn: sqlite3.Connection, sign: int) -> None:
-    for rollup in ROLLUPS:
-        conn.execute(_ROLLUP_SQL[rollup.name, sign])
-
-
-def _subtract_stored(conn: sqlite3.Connection, rids: list[tuple[int]]) -> None:
-    """Take the stored versions of articles ``rids`` out of every rollup."""
-    _stage(conn)
+def _stage_stored(conn: sqlite3.Connection, rids: list[tuple[int]]) -> None:
+    """Stage the stored versions of articles ``rids`` for removal (before they are replaced)."""
     for statement in _STAGE_FROM_STORE:
         conn.executemany(statement, rids)
-    _apply_staged(conn, -1)
 
 
-def _add_new(
+def _stage_new(
     conn: sqlite3.Connection, rows: list[dict[str, Any]], city_rows: list[tuple],
     topic_rows: list[tuple],
 ) -> None:
-    """Add freshly written articles (rows as given to the articles/side tables) to rollups."""
-    _stage(conn)
-    conn.executemany(
-        f"INSERT INTO temp.rollup_articles VALUES "
-        f"({', '.join(':' + c for c in _STAGE_ARTICLE_COLUMNS)})",
-        rows,
-    )
+    """Stage freshly written articles (rows as given to the articles/side tables)."""
+    conn.executemany(_STAGE_NEW_ARTICLE, rows)
     conn.executemany(
         "INSERT INTO temp.rollup_cities VALUES (?, ?, ?, ?)",
         [(row[0], row[1], row[2], row[4]) for row in city_rows],
     )
     conn.executemany("INSERT INTO temp.rollup_topics VALUES (?, ?)",
                      [row[:2] for row in topic_rows])
-    _apply_staged(conn, 1)
+
+
+def _apply_stage(conn: sqlite3.Connection, removed_any: bool) -> None:
+    for rollup in ROLLUPS:
+        conn.execute(_ROLLUP_SQL[rollup.name])
+        if removed_any:  # groups left without articles go, rather than linger as zeros
+            conn.execute(f"DELETE FROM {rollup.table} WHERE n = 0")
 
 
 def _chunks(items: Sequence[Any], size: int = _ID_CHUNK) -> Iterator[Sequence[Any]]:
@@ -394,6 +397,7 @@ class SQLiteStore:
         self._connections_lock = threading.Lock()
         self._write_lock = threading.RLock()
         self._closed = False
+        self._rollups_ok = True
         if self.path.is_dir():
             raise StoreError(f"sqlite store {self.path}: is a directory, not a database file")
         if readonly and not self.path.exists():
@@ -423,6 +427,16 @@ class SQLiteStore:
                     apply_migrations(conn)
                 log.info("sqlite store %s migrated from v%d to v%d", self.path, version,
                          LATEST_VERSION)
+            if readonly:
+                self._rollups_ok = rollups_current(conn)
+                if not self._rollups_ok:
+                    log.warning("sqlite store %s: summary tables are out of date (open it once "
+                                "read-write to rebuild); aggregations read the detailed tables",
+                                self.path)
+            else:
+                with self._write_lock:
+                    if ensure_rollups(conn):
+                        log.info("sqlite store %s: summary tables rebuilt", self.path)
         except sqlite3.Error as exc:
             self.close()
             raise StoreError(f"sqlite store {self.path}: cannot open: {exc}") from exc
@@ -560,9 +574,10 @@ class SQLiteStore:
                     updates.append(row)
                 city_rows.extend((row["rid"], *city) for city in cities)
                 topic_rows.extend((row["rid"], *topic) for topic in topics)
+            _clear_stage(conn)
             if updates:
                 stale = [(row["rid"],) for row in updates]
-                _subtract_stored(conn, stale)  # before the old versions are overwritten
+                _stage_stored(conn, stale)  # before the old versions are overwritten
                 conn.executemany("DELETE FROM article_cities WHERE rid = ?", stale)
                 conn.executemany("DELETE FROM article_topics WHERE rid = ?", stale)
                 conn.executemany(_UPDATE_ARTICLE, updates)
@@ -576,10 +591,9 @@ class SQLiteStore:
             conn.executemany(
                 "INSERT INTO article_topics (rid, topic, score) VALUES (?, ?, ?)", topic_rows
             )
-            _add_new(conn, [*inserts, *updates], city_rows, topic_rows)
-            if updates:
-                for rollup in ROLLUPS:
-                    conn.execute(f"DELETE FROM {rollup.table} WHERE n = 0")
+            if inserts or updates:
+                _stage_new(conn, [*inserts, *updates], city_rows, topic_rows)
+                _apply_stage(conn, removed_any=bool(updates))
         result.inserted += len(inserts)
         result.updated += len(updates)
 
@@ -742,7 +756,7 @@ class SQLiteStore:
             raise StoreError(f"cannot group by {unknown}: choose from {sorted(_GROUP_COLUMNS)}")
         if interval is not None and interval not in _BUCKET_COLUMNS:
             raise StoreError(f"unknown interval {interval!r}: choose day, week, month or None")
-        rollup = pick_rollup(filters, interval, group_by)
+        rollup = pick_rollup(filters, interval, group_by) if self._rollups_ok else None
         if rollup is not None:
             return self._aggregate_rollup(rollup, filters, interval, group_by, size)
         where, params = _filter_sql(filters)

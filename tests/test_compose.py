@@ -2,34 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import signal
 import subprocess
+import sys
 
+import httpx
 import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
+from ui.launch import free_port
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 
 
-def compose_plugin_available() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30)
-    return probe.returncode == 0
+def compose_command() -> list[str] | None:
+    """``docker compose`` (the plugin) or the standalone ``docker-compose`` binary, if either."""
+    candidates = []
+    if shutil.which("docker"):
+        candidates.append(["docker", "compose"])
+    if shutil.which("docker-compose"):
+        candidates.append(["docker-compose"])
+    for command in candidates:
+        probe = subprocess.run([*command, "version"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return command
+    return None
 
 
 def test_docker_compose_config_validates(tmp_path) -> None:
-    if shutil.which("docker") is None:
-        pytest.skip("the docker CLI is not installed")
-    if not compose_plugin_available():
-        pytest.skip("the docker compose plugin is not installed (`docker compose version` fails)")
+    command = compose_command()
+    if command is None:
+        pytest.skip("neither the docker compose plugin nor a docker-compose binary works "
+                    "(`docker compose version` / `docker-compose version` fail)")
     env_file = tmp_path / ".env"
     env_file.write_text(ENV_EXAMPLE.read_text())
     checked = subprocess.run(
-        ["docker", "compose", "--env-file", str(env_file), "-f", str(COMPOSE), "config", "-q"],
+        [*command, "--env-file", str(env_file), "-f", str(COMPOSE), "config", "-q"],
         capture_output=True, text=True, timeout=60,
     )
     assert checked.returncode == 0, checked.stderr
@@ -51,7 +63,9 @@ def test_stack_runs_secured_elasticsearch_worker_and_ui() -> None:
 
     worker, ui = services["worker"], services["ui"]
     assert worker["command"][:4] == ["cityradar", "--store", "https://es01:9200", "watch"]
-    assert ui["ports"][0].endswith(":8501") and "8501" in ui["command"]
+    assert ui["command"] == ["cityradar", "--store", "https://es01:9200", "ui",
+                             "--host", "0.0.0.0", "--port", "8501"]
+    assert ui["ports"][0].endswith(":8501")
     for service in (es, worker, ui):
         assert service["restart"] == "unless-stopped"
         assert service["healthcheck"]["test"]
@@ -77,3 +91,40 @@ def test_dockerfile_builds_the_app_with_the_elasticsearch_extra() -> None:
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("# ") and "FROM python:3.11-slim" in dockerfile
     assert 'pip install ".[elasticsearch]"' in dockerfile
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local IPv4/IPv6 addresses (hex, as the kernel writes them) listening on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            for line in list(lines)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, port_hex = local.rsplit(":", 1)
+                if state == "0A" and int(port_hex, 16) == port:
+                    found.add(address)
+    return found
+
+
+def test_cli_ui_serves_on_every_interface_with_host_and_stops_on_sigterm(tmp_path) -> None:
+    """What the compose ui service runs: `cityradar ui --host 0.0.0.0 --port N`."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cityradar.cli", "--db", str(tmp_path / "ui.db"), "ui",
+         "--host", "0.0.0.0", "--port", str(port)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        assert f"CityRadar UI: http://127.0.0.1:{port}" in banner, server.stderr.read()
+        assert httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=10).text == "ok"
+        addresses = listening_addresses(port)
+        assert addresses and addresses <= {"00000000", "00000000000000000000000000000000"}
+        server.send_signal(signal.SIGTERM)  # `docker stop`
+        assert server.wait(timeout=20) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)

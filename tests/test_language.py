@@ -102,3 +102,33 @@ def test_batch_keeps_order_and_accepts_missing_hints(identifier: LanguageIdentif
 )
 def test_language_tags_are_normalized(tag: str | None, code: str | None) -> None:
     assert normalize_code(tag) == code
+
+
+# Written for this test (not from the evaluation sets): standard Malaysian vs Indonesian
+# spellings of the same news sentence.
+MALAY = "Kerajaan negeri berkata wang itu akan dibelanjakan kerana projek bandar baharu."
+INDONESIAN = "Pemerintah mengatakan uang itu akan dibelanjakan karena proyek kota yang baru."
+
+
+def test_malay_and_indonesian_spelling_markers_decide_the_pair(
+    identifier: LanguageIdentifier,
+) -> None:
+    assert identifier.identify(MALAY)[0] == "ms"
+    assert identifier.identify(INDONESIAN)[0] == "id"
+
+
+def test_feed_hint_decides_between_malay_and_indonesian(identifier: LanguageIdentifier) -> None:
+    neutral_text = "Presiden dan menteri akan bertemu dengan para pemimpin di Jakarta minggu ini."
+    assert identifier.identify(neutral_text, "ms")[0] == "ms"
+    assert identifier.identify(neutral_text, "id")[0] == "id"
+    # The pair rule never lets a hint override a clearly different language.
+    assert identifier.identify(INDONESIAN, "en")[0] == "id"
+
+
+def test_marker_words_must_be_lists(tmp_path: Path) -> None:
+    from cityradar.config import ConfigError
+    from nlp.language import LanguageSettings
+
+    with pytest.raises(ConfigError, match="marker_words"):
+        LanguageSettings.from_mapping({"languages": ["ms"], "marker_words": {"ms": "kerana"}},
+                                      "nlp.yaml: language")

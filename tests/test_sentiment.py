@@ -111,3 +111,32 @@ def test_bad_lexicon_line_names_file_and_line(tmp_path: Path) -> None:
     path.write_text("good\t2\nbad weight\n")
     with pytest.raises(ConfigError, match=r"en\.txt:2"):
         Lexicon.load(path, "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "label"),
+    [
+        # General evaluative words and emoji added for quoted reactions and social posts.
+        ("What a sad and stupid decision, I am so disappointed", "en", "negative"),
+        ("Awesome news, congratulations Chengdu! 😍", "en", "positive"),
+        ("Leider ist das Konzert abgesagt, so ein Mist", "de", "negative"),
+        ("Herzlichen Glückwunsch, das ist toll!", "de", "positive"),
+        ("Quelle honte, c'est nul et ridicule", "fr", "negative"),
+        ("Bravo, c'est génial !", "fr", "positive"),
+        ("Qué triste y qué vergüenza", "es", "negative"),
+        ("¡Felicidades, es genial!", "es", "positive"),
+        ("Che schifo, purtroppo è sempre peggio", "it", "negative"),
+        ("Complimenti, bellissimo concerto", "it", "positive"),
+        ("Que vergonha, ridículo e triste", "pt", "negative"),
+        ("Que lindo, adorei, parabéns!", "pt", "positive"),
+        ("للأسف قصف ومجزرة في المدينة", "ar", "negative"),
+        ("مبروك بالتوفيق", "ar", "positive"),
+        # News vocabulary keeps its sign next to the new words.
+        ("Thanks to the lockdown the outbreak death toll keeps rising", "en", "negative"),
+        ("Wuhan celebrates as tourism gets a boost", "en", "positive"),
+    ],
+)
+def test_everyday_evaluative_words(
+    scorer: LexiconSentimentScorer, text: str, language: str, label: str
+) -> None:
+    assert scorer.settings.label(scorer.score(text, language)) == label

@@ -395,3 +395,25 @@ def test_rollups_are_built_for_a_store_written_before_they_existed(tmp_path: Pat
     assert store.schema_version() == LATEST_VERSION
     _check_all(store, articles)
     store.close()
+
+
+def test_rollups_made_by_another_definition_are_rebuilt_or_bypassed(tmp_path: Path) -> None:
+    rng = random.Random(21)
+    path = tmp_path / "store.db"
+    store = SQLiteStore(path)
+    articles = [_random_article(rng, n) for n in range(120)]
+    store.upsert_articles(articles)
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"DELETE FROM {ROLLUPS[0].table}")  # as if built by an older definition
+    conn.execute("UPDATE meta SET value = 'older' WHERE key = 'rollup_signature'")
+    conn.commit()
+    conn.close()
+
+    reader = SQLiteStore(path, readonly=True)  # cannot rebuild: must not trust them
+    _check_all(reader, articles)
+    reader.close()
+    store = SQLiteStore(path)
+    _check_all(store, articles)
+    store.close()
+    assert SQLiteStore(path, readonly=True)._rollups_ok

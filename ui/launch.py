@@ -1,4 +1,4 @@
-"""Start the Streamlit UI as a subprocess on 127.0.0.1 and wait until it answers."""
+"""Start the Streamlit UI as a subprocess (on 127.0.0.1 by default) and wait until it answers."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import httpx
 APP = Path(__file__).resolve().parent / "app.py"
 REPO_ROOT = APP.parents[1]
 HOST = "127.0.0.1"
+_ALL_INTERFACES = ("0.0.0.0", "::", "")
 
 
 class LaunchError(RuntimeError):
@@ -44,16 +45,18 @@ def launch(
     port: int | None = None,
     open_browser: bool = False,
     timeout: float = 60.0,
+    host: str = HOST,
 ) -> tuple[subprocess.Popen, str]:
     """Run ``streamlit run ui/app.py`` against ``store_url``; return the process and its URL.
 
     Raises LaunchError (with the server's stderr) if it exits or does not answer its health
-    endpoint within ``timeout`` seconds; the process is stopped in that case.
+    endpoint within ``timeout`` seconds; the process is stopped in that case. ``host`` is the
+    listening address (``0.0.0.0`` in a container); the returned URL is then the loopback one.
     """
     port = port or free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.address", HOST,
+        "--server.address", host,
         "--server.port", str(port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
@@ -65,7 +68,8 @@ def launch(
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=stderr_file)
     process.stderr_file = stderr_file  # type: ignore[attr-defined]
-    url = f"http://{HOST}:{port}"
+    reachable = HOST if host in _ALL_INTERFACES else host
+    url = f"http://{reachable}:{port}"
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:

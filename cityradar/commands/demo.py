@@ -15,6 +15,7 @@ from datetime import time as day_time
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import click
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 DEMO_DB = "cityradar-demo.db"
 DEMO_META_KEY = "demo.corpus"
+DEMO_ES_PREFIX = "cityradar-demo"
 BATCH_SIZE = 500
 DEMO_START, DEMO_END = date(2019, 7, 1), date(2020, 6, 30)
 
@@ -101,7 +103,6 @@ def build_demo(
 ) -> DemoRun:
     """Generate, tag, store and detect; ``store`` should be fresh (see ``open_fresh_store``)."""
     from alerts.detect import update_alerts
-
     from ingest.demo_corpus import generate
 
     say = progress or (lambda _message: None)
@@ -177,17 +178,57 @@ def open_fresh_store(url: str, force: bool = False) -> Any:
     from search import open_store
 
     path = _sqlite_path(url)
-    exists = path.exists() if path is not None else True
-    if exists:
+    if path is None:
+        return _fresh_elasticsearch_store(url, force)
+    if path.exists():
         is_demo, what = _is_demo_store(url)
         if not is_demo and not force:
             raise click.ClickException(
-                f"{path or url} holds {what}; refusing to overwrite it "
-                "(give another --db, or --force)"
+                f"{path} holds {what}; refusing to overwrite it (give another --db, or --force)"
             )
-    if path is not None:
-        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            stale.unlink(missing_ok=True)
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    return open_store(url)
+
+
+def demo_elasticsearch_url(url: str) -> str:
+    """The demo's own index prefix (``cityradar-demo``) unless the URL or env names one."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if query.get("prefix") or os.environ.get("CITYRADAR_ES_INDEX_PREFIX"):
+        return url
+    query["prefix"] = DEMO_ES_PREFIX
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _fresh_elasticsearch_store(url: str, force: bool) -> Any:
+    """Drop this prefix's indices if they hold a demo (or nothing); else only with ``force``."""
+    from search import open_store
+
+    store = open_store(url)
+    try:
+        health = store.health()
+        if not health.get("ok"):
+            raise click.ClickException(f"cannot use {url}: {health.get('detail')}")
+        prefix = store.index_prefix
+        count = store.count()
+        is_demo = bool(store.get_meta(DEMO_META_KEY)) or (
+            count == 0 and not store.list_alerts(limit=1))
+        if not is_demo and not force:
+            raise click.ClickException(
+                f"{url} holds {count} articles in the non-demo indices {prefix}-*; refusing to "
+                "replace them (name another index prefix with ?prefix=NAME, or --force)")
+        if count or not is_demo:
+            log.warning("demo: deleting the indices %s-* at %s (%d articles)", prefix,
+                        store.url, count)
+        store.drop_indices()
+    except click.ClickException:
+        store.close()
+        raise
+    except Exception as exc:
+        store.close()
+        raise click.ClickException(f"cannot prepare the demo indices at {url}: {exc}") from exc
+    store.close()
     return open_store(url)
 
 
@@ -199,7 +240,8 @@ def _demo_store_url(ctx: click.Context, db: str | None) -> str:
     explicit = root.params.get("db") or root.params.get("store") or any(
         os.environ.get(name) for name in ("CITYRADAR_STORE", "CITYRADAR_DB")
     )
-    return ctx.obj.store_url if explicit else f"sqlite:///{DEMO_DB}"
+    url = ctx.obj.store_url if explicit else f"sqlite:///{DEMO_DB}"
+    return url if _sqlite_path(url) else demo_elasticsearch_url(url)
 
 
 # -- output ---------------------------------------------------------------------------------

@@ -14,19 +14,21 @@ log = logging.getLogger(__name__)
 
 def register(cli: click.Group) -> None:
     @cli.command("ui")
+    @click.option("--host", default="127.0.0.1", show_default=True,
+                  help="Address to listen on (0.0.0.0: every interface, e.g. in a container).")
     @click.option("--port", type=click.IntRange(1, 65535), help="Port (default: a free one).")
     @click.option("--open/--no-open", "open_browser", default=False,
                   help="Open the UI in the default web browser.")
     @click.pass_obj
-    def ui(settings: Settings, port: int | None, open_browser: bool) -> None:
-        """Start the Streamlit UI on 127.0.0.1 and serve until Ctrl-C."""
+    def ui(settings: Settings, host: str, port: int | None, open_browser: bool) -> None:
+        """Start the Streamlit UI (on 127.0.0.1 unless --host) and serve until Ctrl-C."""
         from ui.launch import LaunchError, launch, stop
 
         if not settings.config_dir.is_dir():
             raise click.UsageError(f"config directory not found: {settings.config_dir}")
         try:
             process, url = launch(settings.store_url, settings.config_dir, port=port,
-                                  open_browser=open_browser)
+                                  open_browser=open_browser, host=host)
         except LaunchError as exc:
             log.warning("UI server stderr:\n%s", exc.stderr)
             raise click.ClickException(exc.one_line) from exc

@@ -11,7 +11,7 @@ from search.sqlite_store import SQLiteStore
 from search.store import Store
 
 
-@pytest.fixture(params=["sqlite", "elasticsearch"])
+@pytest.fixture(params=["sqlite", "elasticsearch", "elasticsearch-real"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         sqlite_store = SQLiteStore(tmp_path / "store.db")
@@ -24,4 +24,5 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         "tests.contract.es_backend",
         reason="Elasticsearch contract backend (tests/contract/es_backend.py) not available",
     )
-    yield from es_backend.es_store(tmp_path)
+    # "elasticsearch": the emulator; "elasticsearch-real": CITYRADAR_TEST_ES_URL, else skipped.
+    yield from es_backend.es_store(tmp_path, real=request.param == "elasticsearch-real")

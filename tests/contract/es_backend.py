@@ -3,7 +3,8 @@
 ``osmem-server`` (PyPI, bundled static binary) is an in-memory OpenSearch-compatible server
 that answers as Elasticsearch. One is started lazily per test process on a free 127.0.0.1
 port and shared; each store gets its own index prefix. Set CITYRADAR_TEST_ES_URL to run the
-suite against a real cluster instead (credentials from the CITYRADAR_ES_* variables).
+suite against a real cluster too: the contract suite's "elasticsearch-real" backend (skipped
+without it; credentials from the CITYRADAR_ES_* variables).
 """
 
 from __future__ import annotations
@@ -108,19 +109,31 @@ def shared_emulator() -> Emulator:
         return _shared
 
 
-def open_es_store(spool_dir: Path, **options: object) -> ElasticsearchStore:
-    """A store with a fresh index prefix on the real cluster (if configured) or the emulator."""
+def real_cluster_url() -> str | None:
+    """The real cluster the tests may use (CITYRADAR_TEST_ES_URL), if any."""
+    return os.environ.get(REAL_CLUSTER_ENV) or None
+
+
+def open_es_store(spool_dir: Path, real: bool | None = None,
+                  **options: object) -> ElasticsearchStore:
+    """A store with a fresh index prefix.
+
+    ``real=True``: the cluster at CITYRADAR_TEST_ES_URL (the test is skipped when unset);
+    ``real=False``: the emulator; ``None``: the real cluster if configured, else the emulator.
+    """
     prefix = f"t{uuid.uuid4().hex[:12]}"
-    real = os.environ.get(REAL_CLUSTER_ENV)
-    if real:
-        return ElasticsearchStore(real, index_prefix=prefix, spool_dir=spool_dir, **options)
+    url = real_cluster_url()
+    if real and not url:
+        pytest.skip(f"needs a real Elasticsearch 8 cluster: set {REAL_CLUSTER_ENV}")
+    if url and real is not False:
+        return ElasticsearchStore(url, index_prefix=prefix, spool_dir=spool_dir, **options)
     emulator = shared_emulator()
     return ElasticsearchStore(emulator.url, index_prefix=prefix, spool_dir=spool_dir,
                               plain_json=True, **options)
 
 
-def es_store(tmp_path: Path) -> Iterator[Store]:
-    store = open_es_store(tmp_path / "es-spool")
+def es_store(tmp_path: Path, real: bool | None = None) -> Iterator[Store]:
+    store = open_es_store(tmp_path / "es-spool", real=real)
     try:
         yield store
     finally:
