@@ -393,7 +393,9 @@ class SQLiteStore:
         self.readonly = readonly
         self.url = f"sqlite:///{self.path}"
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # One connection per thread; Streamlit serves each rerun on a fresh thread, so the
+        # connections of threads that have ended are closed as new ones are opened.
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._connections_lock = threading.Lock()
         self._write_lock = threading.RLock()
         self._closed = False
@@ -478,8 +480,18 @@ class SQLiteStore:
             raise
         self._local.conn = conn
         with self._connections_lock:
-            self._connections.append(conn)
+            ended = [t for t in self._connections if not t.is_alive()]
+            stale = [self._connections.pop(t) for t in ended]
+            self._connections[threading.current_thread()] = conn
+        for old in stale:
+            self._close_quietly(old)
         return conn
+
+    def _close_quietly(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.close()
+        except sqlite3.Error as exc:  # closing must not fail the caller
+            log.warning("sqlite store %s: close failed: %s", self.path, exc)
 
     def _write(self) -> _WriteTransaction:
         if self.readonly:
@@ -494,12 +506,9 @@ class SQLiteStore:
     def close(self) -> None:
         self._closed = True
         with self._connections_lock:
-            connections, self._connections = self._connections, []
+            connections, self._connections = list(self._connections.values()), {}
         for conn in connections:
-            try:
-                conn.close()
-            except sqlite3.Error as exc:  # closing must not fail the caller
-                log.warning("sqlite store %s: close failed: %s", self.path, exc)
+            self._close_quietly(conn)
         self._local = threading.local()
 
     def health(self) -> dict[str, Any]:
@@ -981,11 +990,13 @@ class SQLiteStore:
     @_as_store_error
     def get_fetch_state(self, url: str) -> FetchState | None:
         row = self._conn().execute("SELECT doc FROM fetch_state WHERE url = ?", (url,)).fetchone()
-        if not row:
-            return None
-        data = json.loads(row[0])
-        data["fetched_at"] = utc(data.get("fetched_at"))
-        return FetchState(**data)
+        return _fetch_state(row[0]) if row else None
+
+    @_as_store_error
+    def list_fetch_state(self) -> list[FetchState]:
+        """Every remembered fetch state, by URL (for migration)."""
+        rows = self._conn().execute("SELECT doc FROM fetch_state ORDER BY url")
+        return [_fetch_state(r[0]) for r in rows]
 
     @_as_store_error
     def put_fetch_state(self, state: FetchState) -> None:
@@ -1022,6 +1033,11 @@ class SQLiteStore:
     def get_meta(self, key: str) -> str | None:
         row = self._conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    @_as_store_error
+    def list_meta(self) -> dict[str, str]:
+        """Every metadata key and value (for migration)."""
+        return dict(self._conn().execute("SELECT key, value FROM meta ORDER BY key").fetchall())
 
     @_as_store_error
     def put_meta(self, key: str, value: str) -> None:
@@ -1063,6 +1079,12 @@ def _plain_dict(record: FetchState | SourceHealth) -> dict[str, Any]:
         name: value.isoformat() if isinstance(value, datetime) else value
         for name, value in dataclasses.asdict(record).items()
     }
+
+
+def _fetch_state(doc: str) -> FetchState:
+    data = json.loads(doc)
+    data["fetched_at"] = utc(data.get("fetched_at"))
+    return FetchState(**data)
 
 
 def _source_health(doc: str) -> SourceHealth:

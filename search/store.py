@@ -177,10 +177,18 @@ class Store(Protocol):
 
     def list_source_health(self) -> list[SourceHealth]: ...
 
+    def list_fetch_state(self) -> Iterable[FetchState]:
+        """Every remembered fetch state, by URL (for migration)."""
+        ...
+
     # -- key/value metadata (resume points, tagger version, …) ----------------------------
     def get_meta(self, key: str) -> str | None: ...
 
     def put_meta(self, key: str, value: str) -> None: ...
+
+    def list_meta(self) -> dict[str, str]:
+        """Every metadata key and value (for migration)."""
+        ...
 
 
 def day_bucket(day: date, interval: Interval) -> date:

@@ -85,6 +85,22 @@ def test_concurrent_writer_threads_share_one_store(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_long_running_reader_does_not_keep_connections_of_ended_threads(
+    tmp_path: Path,
+) -> None:
+    """The UI serves every rerun on a new thread: its store must not grow without bound."""
+    store = SQLiteStore(tmp_path / "store.db")
+    store.upsert_articles([make_article()])
+    counts: list[int] = []
+    for _ in range(30):
+        reader = threading.Thread(target=lambda: counts.append(store.count()))
+        reader.start()
+        reader.join()
+    assert counts == [1] * 30
+    assert len(store._connections) <= 2  # this thread's and at most the last reader's
+    store.close()
+
+
 def test_open_applies_missing_migrations(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)

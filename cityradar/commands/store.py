@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from cityradar.records import FetchState
 from search.store import Store, StoreError, UpsertResult
 
 log = logging.getLogger(__name__)
@@ -71,36 +70,9 @@ def migrate(source: Store, target: Store, batch_size: int = 1000,
 _INTERNAL_META = ("cityradar.schema_version",)
 
 
-def meta_items(store: Store) -> dict[str, str]:
-    """Every metadata key/value of a store (backends expose no listing in the protocol)."""
-    lister = getattr(store, "list_meta", None)
-    if lister is not None:
-        return dict(lister())
-    from search.sqlite_store import SQLiteStore
-
-    if isinstance(store, SQLiteStore):
-        rows = store._conn().execute("SELECT key, value FROM meta ORDER BY key")
-        return {key: value for key, value in rows}
-    log.warning("migrate: %s cannot list its metadata; not copied", type(store).__name__)
-    return {}
-
-
-def fetch_states(store: Store) -> list[FetchState]:
-    lister = getattr(store, "list_fetch_state", None)
-    if lister is not None:
-        return list(lister())
-    from search.sqlite_store import SQLiteStore
-
-    if isinstance(store, SQLiteStore):
-        urls = [r[0] for r in store._conn().execute("SELECT url FROM fetch_state ORDER BY url")]
-        return [s for s in (store.get_fetch_state(url) for url in urls) if s is not None]
-    log.warning("migrate: %s cannot list its fetch state; not copied", type(store).__name__)
-    return []
-
-
 def _copy_meta(source: Store, target: Store) -> int:
     copied = 0
-    for key, value in meta_items(source).items():
+    for key, value in source.list_meta().items():
         if key not in _INTERNAL_META:
             target.put_meta(key, value)
             copied += 1
@@ -108,7 +80,7 @@ def _copy_meta(source: Store, target: Store) -> int:
 
 
 def _copy_fetch_state(source: Store, target: Store) -> int:
-    states = fetch_states(source)
+    states = list(source.list_fetch_state())
     for state in states:
         target.put_fetch_state(state)
     return len(states)

@@ -502,6 +502,9 @@ def test_fetch_state_round_trip(store: Store) -> None:
     state.etag = None
     store.put_fetch_state(state)
     assert store.get_fetch_state(state.url) == state
+    other = FetchState(url="https://a.example.org/atom", etag='"1"')
+    store.put_fetch_state(other)
+    assert list(store.list_fetch_state()) == [other, state]  # by URL
 
 
 def test_source_health_round_trip_and_listing(store: Store) -> None:
@@ -527,6 +530,10 @@ def test_meta_round_trip(store: Store) -> None:
     store.put_meta("tagger_version", "v1")
     store.put_meta("tagger_version", "v2 — 版本")
     assert store.get_meta("tagger_version") == "v2 — 版本"
+    store.put_meta("gdelt:resume:wuhan", "2020-01-23T00:00:00+00:00")
+    listed = store.list_meta()
+    assert listed["tagger_version"] == "v2 — 版本"
+    assert listed["gdelt:resume:wuhan"] == "2020-01-23T00:00:00+00:00"
 
 
 def test_health_reports_ok_and_counts(store: Store, corpus: dict[str, Article]) -> None:
