@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import click
 import pytest
@@ -72,6 +73,19 @@ def es_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EsDemo]:
 
 def open_demo_store(demo: EsDemo) -> ElasticsearchStore:
     return ElasticsearchStore(demo.demo_url)
+
+
+def wait_for_charts(page, count: int) -> None:
+    """Wait until ``count`` Vega-Lite charts are drawn at full size (they render async)."""
+    page.wait_for_function(
+        """n => {
+            const charts = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")];
+            return charts.length >= n && charts.every(c => {
+                const g = c.querySelector("canvas, svg");
+                return g && g.getBoundingClientRect().height > 60;
+            });
+        }""",
+        arg=count, timeout=WAIT_MS)
 
 
 def streamlit_key_class(key: str) -> str:
@@ -189,7 +203,8 @@ def test_ui_on_the_demo_indices_shows_the_wuhan_episode_then_the_outage(
                 for article in stories[:3]:
                     expect(page.get_by_role("link", name=article.title).first).to_be_visible(
                         timeout=WAIT_MS)
-                assert f"alert={wuhan.id}" in page.url
+                assert parse_qs(urlsplit(page.url).query)["alert"] == [wuhan.id]
+                wait_for_charts(page, 4)  # daily series; topic, language, outlet mixes
                 page.screenshot(path=SCREENSHOTS / "es-episode.png", full_page=True)
 
                 es_demo.emulator.stop()
