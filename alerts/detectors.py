@@ -31,7 +31,7 @@ surge is tested against the normal before it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from pathlib import Path
@@ -67,6 +67,10 @@ class VolumeConfig:
     alpha: float = 1e-5
     min_observed: int = 8
     min_ratio: float = 2.5
+    run_days: int = 3
+    run_alpha: float = 1e-6
+    run_min_observed: int = 15
+    run_min_ratio: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,10 @@ class NegativeConfig:
     min_observed: int = 6
     min_ratio: float = 2.5
     min_share_increase: float = 0.15
+    run_days: int = 3
+    run_alpha: float = 1e-5
+    run_min_observed: int = 10
+    run_min_ratio: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +150,12 @@ class DetectorConfig:
             (0 < b.exclude_pvalue < 1, "baseline.exclude_pvalue must be in (0, 1)"),
             (0 < self.volume.alpha < 1, "volume.alpha must be in (0, 1)"),
             (0 < self.negative.alpha < 1, "negative.alpha must be in (0, 1)"),
+            (0 < self.volume.run_alpha < 1, "volume.run_alpha must be in (0, 1)"),
+            (0 < self.negative.run_alpha < 1, "negative.run_alpha must be in (0, 1)"),
+            (0 <= self.volume.run_days <= b.guard_days + 1,
+             "volume.run_days must be between 0 (off) and baseline.guard_days + 1"),
+            (0 <= self.negative.run_days <= b.guard_days + 1,
+             "negative.run_days must be between 0 (off) and baseline.guard_days + 1"),
             (self.episodes.cooldown_days >= 1, "episodes.cooldown_days must be >= 1"),
             (self.episodes.confirm_days >= 1, "episodes.confirm_days must be >= 1"),
             (self.episodes.min_alarm_days >= 1, "episodes.min_alarm_days must be >= 1"),
@@ -286,8 +300,26 @@ def nb_upper_tail(observed: float, mean: float, dispersion: float) -> float:
     return float(stats.nbinom.sf(observed - 1, size, size / (size + mean)))
 
 
+def run_dispersion(means: np.ndarray, dispersion: float) -> float:
+    """NB dispersion of a sum of days, each NB with its own mean and ``dispersion``: the sum's
+    variance is ``sum(mu) + dispersion * sum(mu^2)``, i.e. about ``dispersion / days``."""
+    total = float(means.sum())
+    return dispersion  # CONSERVATIVE-TRIAL
+
+
 def _weekdays(start: date, length: int) -> np.ndarray:
     return (start.weekday() + np.arange(length)) % 7
+
+
+@dataclass(frozen=True, slots=True)
+class RunRule:
+    """The multi-day test: the sum of the last ``days`` days against the sum of their
+    expectations. ``test(window, means, baseline_index, baseline) -> pvalue``."""
+
+    days: int
+    alpha: float
+    min_observed: int
+    test: Callable[[np.ndarray, np.ndarray, np.ndarray, Baseline], float]
 
 
 def _scan(
@@ -299,16 +331,20 @@ def _scan(
     alpha: float,
     test: Any,
     exclude: np.ndarray | None = None,
+    run: RunRule | None = None,
 ) -> Detection:
     """Walk the series day by day: fit the baseline, test, feed the episode tracker.
 
     ``test(t, baseline_index, mean, baseline) -> pvalue`` is the detector's test (1.0 when the
     day is not even a candidate). A day is an alarm when the p-value is below ``alpha`` and
-    it has ``min_observed`` items. A day that is merely suspicious (p below
-    ``baseline.exclude_pvalue``, e.g. the first days of a ramp-up still under the minimum
-    volume) is also kept out of later baselines, so a slow start cannot lift the baseline and
-    the dispersion before the surge is big enough to be called. ``exclude`` marks days to
-    keep out of the baseline from the start (another detector's episodes).
+    it has ``min_observed`` items, or when ``run`` (the sum of the last few days) passes its
+    own test: a slow ramp-up of 6, 7, 9 articles a day against 1 expected is certain over three
+    days while no single day is. An episode opened by the run starts on the run's first day
+    above expectation. A day that is merely suspicious (p below ``baseline.exclude_pvalue``,
+    e.g. the first days of a ramp-up still under the minimum volume) is also kept out of later
+    baselines, so a slow start cannot lift the baseline and the dispersion before the surge is
+    big enough to be called. ``exclude`` marks days to keep out of the baseline from the start
+    (another detector's episodes).
     """
     b = config.baseline
     length = len(observed)
@@ -326,9 +362,11 @@ def _scan(
         episodes.min_alarm_days,
         episodes.confirm_days,
     )
+    run_days = run.days if run is not None and run.days > 1 else 0
     for t in range(length):
         window_end = t - b.guard_days
         alarm = False
+        run_start: date | None = None
         if window_end >= b.min_days:
             lo = max(0, window_end - b.max_lookback_days)
             usable = np.flatnonzero(~excluded[lo:window_end]) + lo
@@ -347,9 +385,21 @@ def _scan(
             pvalues[t] = test(t, index, mean, baseline)
             alarm = bool(pvalues[t] < alpha and observed[t] >= min_observed)
             suspicious[t] |= pvalues[t] < b.exclude_pvalue
+            if run is not None and run_days and t + 1 >= run_days:
+                window = np.arange(t - run_days + 1, t + 1)
+                means = baseline.level * baseline.weekday_factors[weekdays[window]]
+                run_p = run.test(window, means, index, baseline)
+                above = window[observed[window] > means]
+                if run_p < b.exclude_pvalue:
+                    suspicious[above] = True
+                if run_p < run.alpha and observed[window].sum() >= run.min_observed:
+                    alarm = True
+                    pvalues[t] = min(pvalues[t], run_p)
+                    run_start = series.day(int(above[0]) if len(above) else t)
         alarms[t] = alarm
         inside, released = tracker.step(
-            t, series.day(t), alarm, float(observed[t]), float(expected[t]), float(pvalues[t])
+            t, series.day(t), alarm, float(observed[t]), float(expected[t]), float(pvalues[t]),
+            start=run_start,
         )
         excluded[t] = inside
         if released:
@@ -361,7 +411,8 @@ def _scan(
 
 
 def detect_volume_surges(series: DailySeries, config: DetectorConfig) -> Detection:
-    """Days whose article count is far above the city's weekday-aware trailing baseline."""
+    """Days whose article count (or the sum of the last few days' counts) is far above the
+    city's weekday-aware trailing baseline."""
     cfg = config.volume
     counts = series.counts
 
@@ -370,13 +421,23 @@ def detect_volume_surges(series: DailySeries, config: DetectorConfig) -> Detecti
             return 1.0
         return nb_upper_tail(counts[t], mean, baseline.dispersion)
 
-    return _scan(VOLUME_SURGE, series, counts, config, cfg.min_observed, cfg.alpha, test)
+    def run_test(window: np.ndarray, means: np.ndarray, _index: np.ndarray,
+                 baseline: Baseline) -> float:
+        total, mean = float(counts[window].sum()), float(means.sum())
+        if total < cfg.run_min_ratio * mean:
+            return 1.0
+        return nb_upper_tail(total, mean, run_dispersion(means, baseline.dispersion))
+
+    run = RunRule(cfg.run_days, cfg.run_alpha, cfg.run_min_observed, run_test)
+    return _scan(VOLUME_SURGE, series, counts, config, cfg.min_observed, cfg.alpha, test,
+                 run=run)
 
 
 def detect_negative_spikes(
     series: DailySeries, config: DetectorConfig, volume: Detection | None = None
 ) -> Detection:
-    """Days whose negative count AND negative share are far above the city's own baseline.
+    """Days whose negative count AND negative share are far above the city's own baseline
+    (one day, or the sum of the last few days).
 
     With the city's ``volume`` detection, its surge days stay out of the negative baseline
     too: the baseline share is that of the city's normal coverage, not of a ramp-up.
@@ -387,23 +448,35 @@ def detect_negative_spikes(
     counts = series.counts
     negative = series.negative
 
-    def test(t: int, index: np.ndarray, mean: float, baseline: Baseline) -> float:
-        observed = negative[t]
-        if observed < cfg.min_ratio * mean:
+    def negative_p(observed: float, total: float, mean: float, ratio: float,
+                   index: np.ndarray, dispersion: float) -> float:
+        if observed < ratio * mean:
             return 1.0
         # Share of negative coverage in the baseline, with one pseudo-article each way so a
         # baseline with no negative coverage does not make any negative story "infinitely" new.
         base_share = (float(negative[index].sum()) + 1.0) / (float(counts[index].sum()) + 2.0)
-        total = max(counts[t], observed)
+        total = max(total, observed)
         if observed / total - base_share < cfg.min_share_increase:
             return 1.0
-        count_p = nb_upper_tail(observed, mean, baseline.dispersion)
+        count_p = nb_upper_tail(observed, mean, dispersion)
         share_p = float(stats.binom.sf(observed - 1, int(total), base_share))
         return max(count_p, share_p)
 
+    def test(t: int, index: np.ndarray, mean: float, baseline: Baseline) -> float:
+        return negative_p(float(negative[t]), float(counts[t]), mean, cfg.min_ratio, index,
+                          baseline.dispersion)
+
+    def run_test(window: np.ndarray, means: np.ndarray, index: np.ndarray,
+                 baseline: Baseline) -> float:
+        return negative_p(float(negative[window].sum()), float(counts[window].sum()),
+                          float(means.sum()), cfg.run_min_ratio, index,
+                          run_dispersion(means, baseline.dispersion))
+
     exclude = None if volume is None else volume.excluded
+    run = RunRule(cfg.run_days, cfg.run_alpha, cfg.run_min_observed, run_test)
     return _scan(
-        NEGATIVE_SPIKE, series, negative, config, cfg.min_observed, cfg.alpha, test, exclude
+        NEGATIVE_SPIKE, series, negative, config, cfg.min_observed, cfg.alpha, test, exclude,
+        run=run,
     )
 
 

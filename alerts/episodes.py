@@ -80,8 +80,12 @@ class EpisodeTracker:
         observed: float,
         expected: float,
         pvalue: float,
+        start: date | None = None,
     ) -> tuple[bool, range]:
         """Record day ``index``; returns (day is inside an open episode, days to release).
+
+        ``start`` (an alarm from a multi-day run) is the first day of an episode this alarm
+        opens; by default the episode starts on ``day``.
 
         Released days are the cool-down days of an episode that just closed: they were quiet,
         so the baseline may use them again.
@@ -97,7 +101,7 @@ class EpisodeTracker:
             if self._open is None:
                 self._open = Episode(
                     kind=self.kind,
-                    start=day,
+                    start=start or day,
                     peak=day,
                     end=day,
                     observed=observed,

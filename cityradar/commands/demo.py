@@ -7,6 +7,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -272,6 +273,8 @@ def _serve_ui(store_url: str, config_dir: Path, port: int | None) -> None:
         raise click.ClickException(f"cannot start the UI: {str(exc).splitlines()[0]}") from exc
     click.echo(f"ui: started in {time.perf_counter() - started:.1f} s")
     click.echo(f"CityRadar demo UI: {url}   (Ctrl-C to stop)")
+    # SIGTERM (kill, service managers) must stop the server too, not orphan it.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while process.poll() is None:
             time.sleep(0.5)
@@ -286,6 +289,10 @@ def _serve_ui(store_url: str, config_dir: Path, port: int | None) -> None:
             except Exception:
                 process.kill()
                 process.wait()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def register(cli: click.Group) -> None:
