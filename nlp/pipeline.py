@@ -36,6 +36,18 @@ TAGGER_VERSION = "1.0.0"
 DEFAULT_BATCH_SIZE = 256
 
 
+def tagger_version(nlp_config: dict) -> str:
+    """TAGGER_VERSION, plus the model backends when configured, e.g. ``1.0.0+sentiment=
+    transformers:cardiffnlp/twitter-xlm-roberta-base-sentiment``: stored tags say what made them."""
+    parts = []
+    for stage, default in (("sentiment", "lexicon"), ("topics", "keywords")):
+        section = nlp_config.get(stage) or {}
+        backend = section.get("backend", default)
+        if backend != default:
+            parts.append(f"{stage}={backend}:{section.get('model', '')}")
+    return TAGGER_VERSION + ("+" + ",".join(parts) if parts else "")
+
+
 def _batches(items: Sequence[Article], size: int) -> Iterator[Sequence[Article]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -51,6 +63,7 @@ class Tagger:
         sentiment_settings: SentimentSettings,
         splitter: ClauseSplitter,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        version: str = TAGGER_VERSION,
     ) -> None:
         self.identifier = identifier
         self.linker = linker
@@ -59,6 +72,7 @@ class Tagger:
         self.sentiment_settings = sentiment_settings
         self.splitter = splitter
         self.batch_size = max(1, batch_size)
+        self.version = version
 
     @classmethod
     def from_config(cls, config_dir: Path) -> Tagger:
@@ -76,6 +90,7 @@ class Tagger:
             sentiment_settings=SentimentSettings.from_mapping(data.get("sentiment") or {}),
             splitter=ClauseSplitter(rules),
             batch_size=int((data.get("tagger") or {}).get("batch_size", DEFAULT_BATCH_SIZE)),
+            version=tagger_version(data),
         )
 
     def tag(self, articles: Sequence[Article]) -> list[Article]:
@@ -104,7 +119,7 @@ class Tagger:
                         cities=self.linker.relevance(mentions, text),
                         topics=self.topics.classify_batch([article.title or ""], [text],
                                                           [code])[0],
-                        tagger_version=TAGGER_VERSION,
+                        tagger_version=self.version,
                     )
                 )
             except Exception as exc:  # one bad article must not stop the batch
@@ -126,7 +141,7 @@ class Tagger:
             if tag is None:
                 extras = {**article.extras, "tag_error": errors[index]}
                 result.append(dataclasses.replace(
-                    article, extras=extras, tags=Tags(tagger_version=TAGGER_VERSION)
+                    article, extras=extras, tags=Tags(tagger_version=self.version)
                 ))
                 continue
             tag.sentiment = scores[index]

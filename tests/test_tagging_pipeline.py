@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cityradar.records import Article
-from nlp.pipeline import TAGGER_VERSION, Tagger
+from nlp.pipeline import TAGGER_VERSION, Tagger, tagger_version
 from tests.conftest import CONFIG_DIR
 
 
@@ -76,3 +76,13 @@ def test_one_failing_article_is_kept_and_marked(tagger: Tagger) -> None:
     good, bad = broken.tag([_article(1, "Wuhan outbreak"), _article(2, "boom in Beijing")])
     assert good.tags.cities == {"wuhan": good.tags.cities["wuhan"]}
     assert "boom" in bad.extras["tag_error"] and bad.tags.tagger_version == TAGGER_VERSION
+
+
+def test_tagger_version_names_the_model_backends_that_made_the_tags() -> None:
+    assert tagger_version({}) == TAGGER_VERSION
+    assert tagger_version({"sentiment": {"backend": "lexicon"}}) == TAGGER_VERSION
+    configured = {"sentiment": {"backend": "transformers", "model": "org/xlmr-sentiment"},
+                  "topics": {"backend": "zero_shot", "model": "/models/nli"}}
+    assert tagger_version(configured) == (
+        f"{TAGGER_VERSION}+sentiment=transformers:org/xlmr-sentiment,topics=zero_shot:/models/nli"
+    )
