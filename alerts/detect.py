@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from alerts.detectors import DailySeries, Detection, DetectorConfig, detect_all
+from alerts.detectors import (
+    LANGUAGE_GROUP_NAMES,
+    DailySeries,
+    Detection,
+    DetectorConfig,
+    detect_all,
+)
 from alerts.episodes import Episode
 from alerts.evidence import build_evidence
 from cityradar.records import Alert, AlertUpdate
@@ -23,6 +29,12 @@ from search.store import ArticleFilter, Store
 log = logging.getLogger(__name__)
 
 LANGUAGE_GROUP = "all"
+LANGUAGE_GROUPS: tuple[str, ...] = LANGUAGE_GROUP_NAMES
+
+
+def language_group_of(language: str) -> str:
+    """"en" for English, "other" for every other (or unknown) language."""
+    return "en" if language == "en" else "other"
 
 
 def alert_id(city: str, kind: str, start: date, language_group: str = LANGUAGE_GROUP) -> str:
@@ -35,41 +47,67 @@ def _as_day(value: date | datetime | None) -> date | None:
     return value
 
 
-def city_series(store: Store, until: date | None = None) -> dict[str, DailySeries]:
-    """Daily foreign coverage per city (place mentions only), one shared day range.
+@dataclass(slots=True)
+class GroupSeries:
+    """One language group's daily series per city, and the languages it is made of."""
 
-    The range runs from the first stored day to ``until`` (default: the last stored day);
-    days without articles are 0.
+    series: dict[str, DailySeries]
+    languages: set[str] = field(default_factory=set)
+
+
+def group_series(store: Store, until: date | None = None,
+                 groups: tuple[str, ...] = (LANGUAGE_GROUP,)) -> dict[str, GroupSeries]:
+    """Daily foreign coverage per language group and city (place mentions only).
+
+    Every group shares one day range: from the first stored day to ``until`` (default: the
+    last stored day); days without articles are 0. Groups other than "all" sum the
+    per-language counts of ``store.aggregate(group_by=("city", "language"))``.
     """
+    by_language = any(group != LANGUAGE_GROUP for group in groups)
     rows = store.aggregate(
         ArticleFilter(include_government=False, voice="foreign"),
         interval="day",
-        group_by=("city",),
+        group_by=("city", "language") if by_language else ("city",),
         size=100_000,
     )
-    counts: dict[str, dict[date, float]] = defaultdict(dict)
-    negative: dict[str, dict[date, float]] = defaultdict(dict)
+    counts: dict[tuple[str, str], dict[date, float]] = defaultdict(lambda: defaultdict(float))
+    negative: dict[tuple[str, str], dict[date, float]] = defaultdict(lambda: defaultdict(float))
+    languages: dict[str, set[str]] = defaultdict(set)
     for row in rows:
         city = row.key.get("city")
         if not city or row.bucket is None:
             continue
-        counts[city][row.bucket] = float(row.count)
-        negative[city][row.bucket] = float(row.negative)
+        language = row.key.get("language") or "und"
+        for group in groups:
+            if group != LANGUAGE_GROUP and group != language_group_of(language):
+                continue
+            counts[(group, city)][row.bucket] += float(row.count)
+            negative[(group, city)][row.bucket] += float(row.negative)
+            languages[group].add(language)
     if not counts:
         return {}
     first = min(min(days) for days in counts.values())
     last = until or max(max(days) for days in counts.values())
     if last < first:
         return {}
-    return {
-        city: DailySeries.from_days(counts[city], negative[city], start=first, end=last)
-        for city in sorted(counts)
-    }
+    result = {group: GroupSeries({}, languages[group]) for group in groups}
+    for (group, city), by_day in sorted(counts.items()):
+        result[group].series[city] = DailySeries.from_days(
+            by_day, negative[(group, city)], start=first, end=last
+        )
+    return result
 
 
-def _fresh_alert(city: str, episode: Episode, evidence: dict, at: datetime) -> Alert:
+def city_series(store: Store, until: date | None = None) -> dict[str, DailySeries]:
+    """Daily foreign coverage per city, all languages (see ``group_series``)."""
+    found = group_series(store, until)
+    return found[LANGUAGE_GROUP].series if found else {}
+
+
+def _fresh_alert(city: str, episode: Episode, evidence: dict, at: datetime,
+                 language_group: str = LANGUAGE_GROUP) -> Alert:
     return Alert(
-        id=alert_id(city, episode.kind, episode.start),
+        id=alert_id(city, episode.kind, episode.start, language_group),
         city=city,
         kind=episode.kind,  # type: ignore[arg-type]
         start=episode.start,
@@ -78,7 +116,7 @@ def _fresh_alert(city: str, episode: Episode, evidence: dict, at: datetime) -> A
         observed=float(episode.observed),
         expected=round(float(episode.expected), 4),
         severity=round(float(episode.severity), 4),
-        language_group=LANGUAGE_GROUP,
+        language_group=language_group,
         evidence={**evidence, "open": episode.is_open, "alarm_days": episode.alarm_days},
         history=[AlertUpdate(at=at, what="opened", by="detector")],
         created_at=at,
@@ -137,39 +175,44 @@ def update_alerts(
 ) -> list[Alert]:
     """Detect over all stored coverage and upsert alert episodes; returns those written.
 
+    Runs per language group in ``language_groups`` of alerts.yaml ("all", "en", "other").
     ``since`` keeps only episodes still running on or after that day (their baselines still
     use the full history); ``now`` ends the series (default: the last day with articles).
     Each returned alert's last history entry says what happened (opened / grew / closed).
     """
     config = DetectorConfig.load(config_dir)
-    series_by_city = city_series(store, until=_as_day(now))
+    by_group = group_series(store, until=_as_day(now), groups=config.language_groups)
     written: list[Alert] = []
-    for city, detections in detect_cities(series_by_city, config).items():
-        for detection in detections:
-            for episode in detection.episodes:
-                if since is not None and episode.end < since:
-                    continue
-                try:
-                    alert = _upsert_episode(store, city, episode, detection, config)
-                except Exception:  # one city's failure must not stop the others
-                    log.exception("alert %s for %s from %s not stored", episode.kind, city,
-                                  episode.start)
-                    continue
-                if alert is not None:
-                    written.append(alert)
+    for group, found in by_group.items():
+        languages = () if group == LANGUAGE_GROUP else tuple(sorted(found.languages))
+        for city, detections in detect_cities(found.series, config).items():
+            for detection in detections:
+                for episode in detection.episodes:
+                    if since is not None and episode.end < since:
+                        continue
+                    try:
+                        alert = _upsert_episode(store, city, episode, detection, config, group,
+                                                languages)
+                    except Exception:  # one city's failure must not stop the others
+                        log.exception("alert %s for %s (%s) from %s not stored", episode.kind,
+                                      city, group, episode.start)
+                        continue
+                    if alert is not None:
+                        written.append(alert)
     return written
 
 
 def _upsert_episode(store: Store, city: str, episode: Episode, detection: Detection,
-                    config: DetectorConfig) -> Alert | None:
+                    config: DetectorConfig, group: str = LANGUAGE_GROUP,
+                    languages: tuple[str, ...] = ()) -> Alert | None:
     at = datetime.now(UTC)
-    existing = store.get_alert(alert_id(city, episode.kind, episode.start))
-    candidate = _fresh_alert(city, episode, {}, at)
+    existing = store.get_alert(alert_id(city, episode.kind, episode.start, group))
+    candidate = _fresh_alert(city, episode, {}, at, group)
     if existing is not None and _signature(existing) == _signature(candidate):
         return None
     evidence = build_evidence(store, city, episode.kind, episode.start, episode.end, detection,
-                              config.baseline.days)
-    fresh = _fresh_alert(city, episode, evidence, at)
+                              config.baseline.days, languages)
+    fresh = _fresh_alert(city, episode, evidence, at, group)
     merged, what = merge_episode(existing, fresh)
     if merged is None:
         return None

@@ -47,9 +47,10 @@ def _story(article: Any, city: str) -> dict[str, Any]:
     }
 
 
-def top_stories(store: Store, city: str, kind: str, start: date, end: date) -> list[dict]:
+def top_stories(store: Store, city: str, kind: str, start: date, end: date,
+                languages: tuple[str, ...] = ()) -> list[dict]:
     """Newest first; for a negative spike the negative stories, most negative first."""
-    window = city_filter(city, start, end)
+    window = city_filter(city, start, end, languages=languages)
     if kind != NEGATIVE_SPIKE:
         result = store.search(SearchQuery(filters=window, sort="newest", limit=TOP_STORIES))
         return [_story(a, city) for a in result.articles]
@@ -90,12 +91,15 @@ def build_evidence(
     end: date,
     detection: Detection,
     baseline_days: int = 28,
+    languages: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The evidence dict stored on an Alert (JSON-ready)."""
-    window = city_filter(city, start, end)
-    background = city_filter(city, start - timedelta(days=baseline_days), start - timedelta(days=1))
+    """The evidence dict stored on an Alert (JSON-ready); ``languages`` limits it to a
+    language group's languages (empty: all)."""
+    window = city_filter(city, start, end, languages=languages)
+    background = city_filter(city, start - timedelta(days=baseline_days),
+                             start - timedelta(days=1), languages=languages)
     parts: dict[str, Callable[[], Any]] = {
-        "stories": lambda: top_stories(store, city, kind, start, end),
+        "stories": lambda: top_stories(store, city, kind, start, end, languages),
         "terms": lambda: [
             {"term": t.term, "score": round(t.score, 3), "foreground": t.foreground,
              "background": t.background}

@@ -80,7 +80,8 @@ def test_detector_settings_come_from_the_config_option(tmp_path):
     strict = tmp_path / "strict"
     strict.mkdir()
     (strict / "alerts.yaml").write_text(
-        "volume:\n  min_ratio: 1000\nnegative:\n  min_ratio: 1000\n"
+        "volume:\n  min_ratio: 1000\n  run_min_ratio: 1000\n"
+        "negative:\n  min_ratio: 1000\n  run_min_ratio: 1000\n"
     )
 
     result = run(str(series), "--json", "--config", str(strict))

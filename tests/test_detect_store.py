@@ -58,7 +58,7 @@ def store(tmp_path):
 def test_surge_becomes_one_alert_per_kind_with_evidence(store):
     store.upsert_articles(coverage(0, DAYS - 1))
 
-    written = update_alerts(store, CONFIG_DIR)
+    written = [a for a in update_alerts(store, CONFIG_DIR) if a.language_group == "all"]
 
     by_kind = {a.kind: a for a in written}
     assert set(by_kind) == {"volume_surge", "negative_spike"}
@@ -99,7 +99,8 @@ def test_rerunning_detection_changes_nothing(store):
 
 def test_growing_episode_is_updated_and_keeps_triage(store):
     store.upsert_articles(coverage(0, 66))
-    [first] = [a for a in update_alerts(store, CONFIG_DIR) if a.kind == "volume_surge"]
+    [first] = [a for a in update_alerts(store, CONFIG_DIR)
+               if a.kind == "volume_surge" and a.language_group == "all"]
     from alerts.episodes import transition
 
     acknowledged = transition(first, "acknowledged", note="watching", by="analyst")
@@ -108,7 +109,7 @@ def test_growing_episode_is_updated_and_keeps_triage(store):
     store.upsert_articles(coverage(67, DAYS - 1))
     written = update_alerts(store, CONFIG_DIR)
 
-    [grown] = [a for a in written if a.kind == "volume_surge"]
+    [grown] = [a for a in written if a.kind == "volume_surge" and a.language_group == "all"]
     assert grown.id == first.id
     assert grown.end > first.end
     assert grown.notes == ["watching", "handled"]
@@ -117,7 +118,9 @@ def test_growing_episode_is_updated_and_keeps_triage(store):
     assert whats[:3] == ["opened", "status: acknowledged", "status: resolved"]
     assert whats[3].startswith("grew")
     assert whats[4] == "status: acknowledged"
-    assert len(store.list_alerts(kinds=["volume_surge"])) == 1
+    # still one episode per language group (all English here: "all" and "en")
+    surges = store.list_alerts(kinds=["volume_surge"])
+    assert sorted(a.language_group for a in surges) == ["all", "en"]
 
 
 def test_since_skips_episodes_that_ended_before(store):
@@ -128,3 +131,39 @@ def test_since_skips_episodes_that_ended_before(store):
 
 def test_empty_store_gives_no_alerts(store):
     assert update_alerts(store, CONFIG_DIR) == []
+
+
+def test_a_surge_in_other_languages_is_alerted_in_its_language_group(store):
+    """English coverage stays flat while French and German coverage surges: the "other" group
+    and "all" alert, "en" does not, and the "other" evidence holds only its languages."""
+    rng = np.random.default_rng(5)
+    articles = []
+    for i in range(DAYS):
+        day = START + timedelta(days=i)
+        for n in range(int(rng.poisson(6))):
+            articles.append(make_article(url=f"https://en.example.com/{day}/{n}",
+                                         published_at=day, cities=["wuhan"], language="en"))
+        surging = day >= SURGE
+        for n in range(int(rng.poisson(25 if surging else 2))):
+            articles.append(make_article(url=f"https://eu.example.com/{day}/{n}",
+                                         published_at=day, cities=["wuhan"],
+                                         language="fr" if n % 2 else "de"))
+    store.upsert_articles(articles)
+
+    written = update_alerts(store, CONFIG_DIR)
+
+    surges = {a.language_group: a for a in written if a.kind == "volume_surge"}
+    assert set(surges) == {"all", "other"}
+    assert surges["other"].id == alert_id("wuhan", "volume_surge", surges["other"].start, "other")
+    assert abs((surges["other"].start - SURGE).days) <= 1
+    assert set(surges["other"].evidence["languages"]) == {"fr", "de"}
+    assert "en" in surges["all"].evidence["languages"]
+
+
+def test_language_groups_come_from_the_config(store, tmp_path):
+    (tmp_path / "alerts.yaml").write_text("language_groups: [all]\n")
+    store.upsert_articles(coverage(0, DAYS - 1))
+
+    written = update_alerts(store, tmp_path)
+
+    assert {a.language_group for a in written} == {"all"}

@@ -60,14 +60,20 @@ def register(cli: click.Group) -> None:
     def detect(ctx: click.Context, since: str | None) -> None:
         """Update alert episodes from stored data (idempotent)."""
         from alerts.detect import summarize, update_alerts
+        from alerts.notifiers import NotifyConfig, notify_alerts
         from cityradar.config import ConfigError
         from search.store import StoreError
 
         since_day = _parse_day(since, "--since")
         _load_config(ctx.obj.config_dir)
+        try:
+            NotifyConfig.load(ctx.obj.config_dir)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
         store = _store(ctx)
         try:
             written = update_alerts(store, ctx.obj.config_dir, since=since_day)
+            notified = notify_alerts(store, ctx.obj.config_dir, written)
         except (StoreError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
         finally:
@@ -77,6 +83,11 @@ def register(cli: click.Group) -> None:
                    f"{len(written) - summary.get('opened', 0)} updated")
         for alert in written:
             click.echo(f"  {alert.history[-1].what:<10.10} {_alert_line(alert)}")
+        if notified:
+            failed = sum(not n.ok for n in notified)
+            click.echo(f"notify: {len(notified) - failed} sent, {failed} failed")
+            for notification in notified:
+                click.echo(f"  {notification.line()}")
 
     @cli.command()
     @click.argument("series", type=click.Path(exists=True, dir_okay=False, path_type=Path))
