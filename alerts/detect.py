@@ -211,7 +211,7 @@ def _upsert_episode(store: Store, city: str, episode: Episode, detection: Detect
     if existing is not None and _signature(existing) == _signature(candidate):
         return None
     evidence = build_evidence(store, city, episode.kind, episode.start, episode.end, detection,
-                              config.baseline.days, languages)
+                              config.baseline.days, languages, peak=episode.peak)
     fresh = _fresh_alert(city, episode, evidence, at, group)
     merged, what = merge_episode(existing, fresh)
     if merged is None:

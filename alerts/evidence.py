@@ -21,6 +21,7 @@ from search.store import ArticleFilter, SearchQuery, Store
 log = logging.getLogger(__name__)
 
 TOP_STORIES = 10
+ONSET_DAYS = 3  # the first days of an episode: how it began
 TOP_TERMS = 15
 TOP_GROUPS = 10
 SERIES_DAYS_BEFORE = 28
@@ -47,18 +48,37 @@ def _story(article: Any, city: str) -> dict[str, Any]:
     }
 
 
-def top_stories(store: Store, city: str, kind: str, start: date, end: date,
+def top_stories(store: Store, city: str, kind: str, start: date, peak: date, end: date,
                 languages: tuple[str, ...] = ()) -> list[dict]:
-    """Newest first; for a negative spike the negative stories, most negative first."""
-    window = city_filter(city, start, end, languages=languages)
-    if kind != NEGATIVE_SPIKE:
-        result = store.search(SearchQuery(filters=window, sort="newest", limit=TOP_STORIES))
-        return [_story(a, city) for a in result.articles]
-    window.sentiment_labels = ["negative"]
-    result = store.search(SearchQuery(filters=window, sort="newest", limit=TOP_STORIES * 5))
-    stories = [_story(a, city) for a in result.articles]
-    stories.sort(key=lambda s: s["tone"] if s["tone"] is not None else 0.0)
-    return stories[:TOP_STORIES]
+    """The stories that drove the episode: the first reports of its onset (oldest first: how
+    it began), then those around its peak. Syndicated copies are left out. For a negative
+    spike only negative stories, most negative first within each phase. Each story says its
+    ``phase`` ("onset" or "peak"); when those days hold too few, the rest of the window fills
+    the list."""
+    phases = [
+        ("onset", start, min(start + timedelta(days=ONSET_DAYS - 1), end)),
+        ("peak", max(peak - timedelta(days=1), start), min(peak + timedelta(days=1), end)),
+        ("window", start, end),
+    ]
+    per_phase = TOP_STORIES // 2
+    stories: list[dict] = []
+    seen: set[str] = set()
+    for phase, first, last in phases:
+        wanted = TOP_STORIES - len(stories) if phase == "window" else per_phase
+        if wanted <= 0:
+            break
+        window = city_filter(city, first, last, languages=languages, unique_stories=True)
+        if kind == NEGATIVE_SPIKE:
+            window.sentiment_labels = ["negative"]
+        found = store.search(SearchQuery(filters=window, sort="oldest", limit=wanted * 3))
+        picked = [{**_story(a, city), "phase": phase} for a in found.articles
+                  if a.id not in seen]
+        if kind == NEGATIVE_SPIKE:
+            picked.sort(key=lambda s: s["tone"] if s["tone"] is not None else 0.0)
+        for story in picked[:wanted]:
+            seen.add(story["id"])
+            stories.append(story)
+    return stories
 
 
 def _mix(store: Store, filters: ArticleFilter, field: str) -> dict[str, int]:
@@ -92,6 +112,7 @@ def build_evidence(
     detection: Detection,
     baseline_days: int = 28,
     languages: tuple[str, ...] = (),
+    peak: date | None = None,
 ) -> dict[str, Any]:
     """The evidence dict stored on an Alert (JSON-ready); ``languages`` limits it to a
     language group's languages (empty: all)."""
@@ -99,7 +120,7 @@ def build_evidence(
     background = city_filter(city, start - timedelta(days=baseline_days),
                              start - timedelta(days=1), languages=languages)
     parts: dict[str, Callable[[], Any]] = {
-        "stories": lambda: top_stories(store, city, kind, start, end, languages),
+        "stories": lambda: top_stories(store, city, kind, start, peak or start, end, languages),
         "terms": lambda: [
             {"term": t.term, "score": round(t.score, 3), "foreground": t.foreground,
              "background": t.background}

@@ -71,8 +71,15 @@ def test_surge_becomes_one_alert_per_kind_with_evidence(store):
     assert [h.what for h in surge.history] == ["opened"]
     evidence = surge.evidence
     assert len(evidence["stories"]) == 10
-    published = [s["published_at"] for s in evidence["stories"]]
-    assert published == sorted(published, reverse=True)
+    onset = [s for s in evidence["stories"] if s["phase"] == "onset"]
+    around_peak = [s for s in evidence["stories"] if s["phase"] == "peak"]
+    assert len(onset) == len(around_peak) == 5
+    # the first reports of the surge, oldest first, then the reports around its peak
+    onset_days = [date.fromisoformat(s["published_at"][:10]) for s in onset]
+    assert onset_days == sorted(onset_days) and onset_days[0] == surge.start
+    assert all((day - surge.start).days < 3 for day in onset_days)
+    assert all(abs((date.fromisoformat(s["published_at"][:10]) - surge.peak).days) <= 1
+               for s in around_peak)
     assert all(s["url"].startswith("https://") and s["outlet"] for s in evidence["stories"])
     assert max(evidence["topics"], key=evidence["topics"].get) == "health"
     assert set(evidence["languages"]) == {"en"}

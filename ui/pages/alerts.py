@@ -102,14 +102,18 @@ def episode_stories(alert: Alert) -> list[Article]:
     return data.search(url, "", window, "newest", 15, 0).articles
 
 
-def story_line(article: Article, city: str) -> str:
+PHASE_LABELS = {"onset": "first reports", "peak": "around the peak"}
+
+
+def story_line(article: Article, city: str, phase: str | None = None) -> str:
     title = article.title.replace("[", "\\[").replace("]", "\\]") or article.url
     day = article.published_at.date().isoformat() if article.published_at else "date unknown"
     tags = article.tags
     language = tags.language if tags else (article.language_hint or "und")
     tone = data.tone_word(tags.city_sentiment.get(city, tags.sentiment) if tags else None)
+    where = f" · *{PHASE_LABELS[phase]}*" if phase in PHASE_LABELS else ""
     return (f"**[{title}]({article.url})**  \n{article.outlet or article.domain} · {language} · "
-            f"{day} · tone {tone}")
+            f"{day} · tone {tone}{where}")
 
 
 def render_mix(alert: Alert, key: str, group: str, title: str, target) -> None:
@@ -193,8 +197,9 @@ def render_episode(alert_id: str) -> None:
     stories = episode_stories(alert)
     if not stories:
         st.info("No stored stories for this episode.")
+    phases = {s["id"]: s.get("phase") for s in data.evidence_story_dicts(alert.evidence)}
     for article in stories:
-        st.markdown(story_line(article, alert.city))
+        st.markdown(story_line(article, alert.city, phases.get(article.id)))
 
     st.subheader("What drives it")
     columns = st.columns(3)
