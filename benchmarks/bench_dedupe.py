@@ -48,14 +48,14 @@ def vocabulary(rng: random.Random, size: int = 5000) -> tuple[list[str], list[fl
     return words, [1 / rank for rank in range(1, len(words) + 1)]
 
 
-def synthetic(count: int, copy_share: float, seed: int = 42) -> list[Article]:
+def synthetic(count: int, copy_share: float, seed: int = 42, days: int = 30) -> list[Article]:
     rng = random.Random(seed)
     words, weights = vocabulary(rng)
     start = datetime(2020, 1, 1, tzinfo=UTC)
     originals: list[Article] = []
     articles: list[Article] = []
     for number in range(count):
-        published = start + timedelta(minutes=number * 43_200 // count)
+        published = start + timedelta(minutes=number * days * 1440 // count)
         if originals and rng.random() < copy_share:
             source = rng.choice(originals[-2000:])
             edited = source.summary.split()
@@ -79,9 +79,11 @@ def main() -> None:
                         default=int(os.environ.get("CITYRADAR_BENCH_DEDUPE", 50_000)))
     parser.add_argument("--copies", type=float, default=0.2, help="share of syndicated copies")
     parser.add_argument("--batch", type=int, default=500, help="articles per assign() call")
+    parser.add_argument("--days", type=int, default=30,
+                        help="days the articles are spread over (the index keeps ~15 of them)")
     args = parser.parse_args()
 
-    articles = synthetic(args.articles, args.copies)
+    articles = synthetic(args.articles, args.copies, days=args.days)
     expected_copies = sum(1 for a in articles if " - Outlet " in a.title)
     index = SyndicationIndex()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -101,7 +103,8 @@ def main() -> None:
           f"[{'OK' if rate >= 5000 else 'BELOW TARGET'}]; CPU time {cpu:.1f}s = "
           f"{len(articles) / cpu:,.0f} articles per CPU-second")
     print(f"dedupe: peak RSS {rss_peak / 1024:.0f} MiB (+{(rss_peak - rss_before) / 1024:.0f} MiB "
-          f"while clustering; the index holds {len(index):,} articles)")
+          f"while clustering; the index holds {len(index):,} articles of {args.days} days, "
+          f"{len(articles) - len(index):,} evicted)")
     print(f"dedupe: copies found {found - false:,}/{expected_copies:,} "
           f"(recall {(found - false) / max(expected_copies, 1):.3f}), "
           f"false copies {false:,}; {index.stats.stories:,} stories")

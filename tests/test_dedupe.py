@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -192,3 +193,52 @@ def test_recluster_store_makes_the_oldest_copy_the_head(store) -> None:
     assert report.articles == 6 and report.stories == 1 and report.changed == 5
     assert store.count(ArticleFilter(unique_stories=True)) == 1
     assert store.get_article(copies[3].id).dup_of == copies[0].id
+
+
+def daily_stories(days: int, first_day: datetime = START) -> list[Article]:
+    """One different story a day (with a running number in its text so none are copies)."""
+    return [article(f"https://daily.example/{day}", f"Daily bulletin number {day} from Wuhan",
+                    f"Bulletin {day}: {' '.join(different_stories(20)[day % 20].summary.split())} "
+                    f"Reference code {day * 7919}.", first_day + timedelta(days=day))
+            for day in range(days)]
+
+
+def test_index_memory_stays_bounded_over_a_long_import() -> None:
+    index = SyndicationIndex(window_days=7)  # keeps two windows: 14 days
+    for story in daily_stories(200):
+        index.assign([story])
+    assert len(index) <= 16  # not 200: old days were evicted
+
+    # a copy inside the window is still found after all that eviction
+    last = daily_stories(200)[-1]
+    copy = article("https://other.example/copy", last.title + " - Other", last.summary,
+                   last.published_at + timedelta(days=2))
+    assert index.assign([copy])[0].dup_of == last.id
+
+
+def test_evicted_days_are_loaded_again_from_the_store(store, config_dir) -> None:
+    copies = wire_copies(3)
+    preparer = IngestPreparer.from_config(config_dir, store)
+    store.upsert_articles(preparer([copies[0]]))
+    later = daily_stories(40, first_day=START + timedelta(days=1))
+    store.upsert_articles(preparer(later))  # the clock moves on: the wire story's day is evicted
+    assert copies[0].id not in preparer.index
+
+    # a late copy of the wire story (within its window) still joins it, via the store
+    late_copy = dataclasses.replace(copies[1], published_at=START + timedelta(days=3))
+    assert preparer([late_copy])[0].dup_of == copies[0].id
+
+
+def test_a_batch_is_fingerprinted_exactly_as_its_articles_one_by_one() -> None:
+    texts = [("武汉新增病例", "武汉市卫生健康委员会周二通报新增确诊病例十七例。"), ("Wuhan", ""),
+             ("", ""), (WIRE_TITLE, WIRE_SUMMARY), ("Mixed 武汉 title", "short"),
+             ("Ухань сообщает", "о новых случаях заболевания в городе и районах вокруг")]
+    batch = [article(f"https://x.example/{i}", title, summary, START)
+             for i, (title, summary) in enumerate(texts)]
+    index = SyndicationIndex()
+    together = index.fingerprints(batch)
+    for single, one_by_one in zip(together, (index.fingerprint(a) for a in batch), strict=True):
+        assert (single is None) == (one_by_one is None)
+        if single is not None and one_by_one is not None:
+            assert (single[0] == one_by_one[0]).all() and (single[1] == one_by_one[1]).all()
+    assert sum(f is not None for f in together) == 4
