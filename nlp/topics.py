@@ -6,8 +6,8 @@ language plus English (loanwords, mixed headlines); when the language is unknown
 language's. Score per topic: ``1 - exp(-rate * hits)`` where distinct keyword hits in the
 title weigh ``title_weight``; topics below ``min_score`` are dropped. Several topics per text.
 
-``TopicBackend`` is the seam for the embedding / zero-shot backend planned in issue 5: the
-pipeline only calls ``classify_batch``.
+``TopicBackend`` is the seam for the embedding / zero-shot backends (nlp/topic_models.py):
+the pipeline only calls ``classify_batch``.
 """
 
 from __future__ import annotations
@@ -161,11 +161,20 @@ class KeywordTopicClassifier:
 
 
 def topic_backend_from_config(config_dir: Path) -> TopicBackend:
-    """The backend named by nlp.yaml topics.backend (only "keywords" exists so far)."""
+    """The backend named by nlp.yaml topics.backend: keywords, embedding or zero_shot.
+
+    The model backends live in nlp/topic_models.py, imported only when chosen, so the default
+    keyword pipeline never imports torch.
+    """
     path = Path(config_dir) / "nlp.yaml"
-    backend = ((load_yaml(path) or {}).get("topics") or {}).get("backend", "keywords")
+    settings = (load_yaml(path) or {}).get("topics") or {}
+    backend = settings.get("backend", "keywords")
     if backend == "keywords":
         return KeywordTopicClassifier.from_config(config_dir)
+    if backend in ("embedding", "zero_shot"):
+        from nlp.topic_models import model_topic_backend
+
+        return model_topic_backend(config_dir, settings)
     raise ConfigError(
-        f"{path}: topics.backend {backend!r} is not built yet (issue 5); use 'keywords'"
+        f"{path}: topics.backend {backend!r}: expected keywords, embedding or zero_shot"
     )
