@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,35 @@ def realdata() -> Path:
 @pytest.fixture
 def config_dir() -> Path:
     return CONFIG_DIR
+
+
+def system_tool_missing(reason: str) -> None:
+    """Skip for a missing system tool on a user's machine; fail on CI, which installs it
+    (scripts/install-system-deps.sh), so a broken install cannot pass as skipped tests."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI installs it with scripts/install-system-deps.sh")
+    pytest.skip(reason)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, and no background connections: the test machines have no network but loopback.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+def browser():
+    """A headless Debian Chromium driven by Playwright (never a downloaded browser build)."""
+    if shutil.which(str(CHROMIUM)) is None:
+        system_tool_missing(f"Debian Chromium not installed at {CHROMIUM} (make system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -26,16 +26,11 @@ pytest.importorskip("osmem_server", reason="osmem-server (the Elasticsearch emul
 from cityradar.commands.demo import DEMO_ES_PREFIX, DEMO_META_KEY, open_fresh_store
 from cityradar.records import Alert
 from search.es_store import ElasticsearchStore
-from tests.conftest import CONFIG_DIR, REPO_ROOT
+from tests.conftest import CONFIG_DIR, REPO_ROOT, SCREENSHOTS
 from tests.contract.es_backend import Emulator
 from tests.contract.factories import make_article
 from ui.launch import launch, stop
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
 WAIT_MS = 30_000
 HEALTH_CACHE_S = 10  # ui.data.HEALTH_TTL: the UI re-checks the store this often
 SCALE = 400
@@ -163,13 +158,11 @@ def test_demo_says_why_when_elasticsearch_does_not_answer(tmp_path: Path) -> Non
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(),
-                    reason=f"Debian Chromium not installed at {CHROMIUM} (make system-deps)")
 def test_ui_on_the_demo_indices_shows_the_wuhan_episode_then_the_outage(
-    es_demo: EsDemo,
+    es_demo: EsDemo, browser
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    expect = sync_api.expect
+    from playwright.sync_api import expect
+
     store = open_demo_store(es_demo)
     try:
         alerts = store.list_alerts(limit=1000)
@@ -180,41 +173,34 @@ def test_ui_on_the_demo_indices_shows_the_wuhan_episode_then_the_outage(
     finally:
         store.close()
     assert stories, "the Wuhan episode names no stored stories"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     process, url = launch(es_demo.demo_url, CONFIG_DIR)
     try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                 args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1600})
-                page.goto(url)
-                expect(page.get_by_text("Alert inbox")).to_be_visible(timeout=WAIT_MS)
-                expect(page.get_by_text(f"{len(alerts)} episode(s)")).to_be_visible(
-                    timeout=WAIT_MS)
-                expect(page.get_by_text("Store ok (elasticsearch)")).to_be_visible(
-                    timeout=WAIT_MS)
-                page.screenshot(path=SCREENSHOTS / "es-alerts.png", full_page=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.goto(url)
+        expect(page.get_by_text("Alert inbox")).to_be_visible(timeout=WAIT_MS)
+        expect(page.get_by_text(f"{len(alerts)} episode(s)")).to_be_visible(
+            timeout=WAIT_MS)
+        expect(page.get_by_text("Store ok (elasticsearch)")).to_be_visible(
+            timeout=WAIT_MS)
+        page.screenshot(path=SCREENSHOTS / "es-alerts.png", full_page=True)
 
-                page.locator(f".{streamlit_key_class(f'open_{wuhan.id}')} button").click()
-                expect(page.get_by_role("heading", name="Stories behind it")).to_be_visible(
-                    timeout=WAIT_MS)
-                for article in stories[:3]:
-                    expect(page.get_by_role("link", name=article.title).first).to_be_visible(
-                        timeout=WAIT_MS)
-                assert parse_qs(urlsplit(page.url).query)["alert"] == [wuhan.id]
-                wait_for_charts(page, 4)  # daily series; topic, language, outlet mixes
-                page.screenshot(path=SCREENSHOTS / "es-episode.png", full_page=True)
+        page.locator(f".{streamlit_key_class(f'open_{wuhan.id}')} button").click()
+        expect(page.get_by_role("heading", name="Stories behind it")).to_be_visible(
+            timeout=WAIT_MS)
+        for article in stories[:3]:
+            expect(page.get_by_role("link", name=article.title).first).to_be_visible(
+                timeout=WAIT_MS)
+        assert parse_qs(urlsplit(page.url).query)["alert"] == [wuhan.id]
+        wait_for_charts(page, 4)  # daily series; topic, language, outlet mixes
+        page.screenshot(path=SCREENSHOTS / "es-episode.png", full_page=True)
 
-                es_demo.emulator.stop()
-                page.wait_for_timeout(HEALTH_CACHE_S * 1000 + 1000)
-                page.reload()
-                expect(page.get_by_text("Store degraded/unreachable").first).to_be_visible(
-                    timeout=WAIT_MS)
-                page.screenshot(path=SCREENSHOTS / "es-degraded.png", full_page=True)
-                assert process.poll() is None, "the UI server died with the store"
-            finally:
-                browser.close()
+        es_demo.emulator.stop()
+        page.wait_for_timeout(HEALTH_CACHE_S * 1000 + 1000)
+        page.reload()
+        expect(page.get_by_text("Store degraded/unreachable").first).to_be_visible(
+            timeout=WAIT_MS)
+        page.screenshot(path=SCREENSHOTS / "es-degraded.png", full_page=True)
+        assert process.poll() is None, "the UI server died with the store"
     finally:
         stop(process)

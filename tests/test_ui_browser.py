@@ -10,17 +10,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("search.sqlite_store", reason="the SQLite store backend is not built yet")
-
-from tests.conftest import CONFIG_DIR, REPO_ROOT
+from tests.conftest import CONFIG_DIR, REPO_ROOT, SCREENSHOTS
 from tests.ui_fixtures import UiFixture, build_ui_store
 from ui.launch import HOST, LaunchError, launch, stop
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
 WAIT_MS = 30_000
 
 
@@ -48,55 +41,46 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UiFixture
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(),
-                    reason=f"Debian Chromium not installed at {CHROMIUM} (make system-deps)")
 def test_analyst_opens_the_wuhan_episode_and_sees_its_stories(
-    server: tuple[UiFixture, str],
+    server: tuple[UiFixture, str], browser
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    expect = sync_api.expect
+    from playwright.sync_api import expect
+
     fixture, url = server
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(url)
+    expect(page.get_by_text("Alert inbox")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("2 episode(s), 1 new")).to_be_visible(timeout=WAIT_MS)
+    page.screenshot(path=SCREENSHOTS / "alerts.png", full_page=True)
 
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.goto(url)
-            expect(page.get_by_text("Alert inbox")).to_be_visible(timeout=WAIT_MS)
-            expect(page.get_by_text("2 episode(s), 1 new")).to_be_visible(timeout=WAIT_MS)
-            page.screenshot(path=SCREENSHOTS / "alerts.png", full_page=True)
+    page.locator(f".st-key-open_{fixture.wuhan_alert_id} button").click()
+    expect(page.get_by_role("heading", name="Stories behind it")).to_be_visible(
+        timeout=WAIT_MS)
+    for title in fixture.story_titles:
+        link = page.get_by_role("link", name=title)
+        expect(link).to_be_visible(timeout=WAIT_MS)
+    first_link = page.get_by_role("link", name=fixture.story_titles[0])
+    assert first_link.get_attribute("href", timeout=WAIT_MS).startswith(
+        "https://news.example/")
+    assert f"alert={fixture.wuhan_alert_id}" in page.url
+    wait_for_charts(page, 4)  # daily series; topic, language, outlet mixes
+    page.screenshot(path=SCREENSHOTS / "episode.png", full_page=True)
 
-            page.locator(f".st-key-open_{fixture.wuhan_alert_id} button").click()
-            expect(page.get_by_role("heading", name="Stories behind it")).to_be_visible(
-                timeout=WAIT_MS)
-            for title in fixture.story_titles:
-                link = page.get_by_role("link", name=title)
-                expect(link).to_be_visible(timeout=WAIT_MS)
-            first_link = page.get_by_role("link", name=fixture.story_titles[0])
-            assert first_link.get_attribute("href", timeout=WAIT_MS).startswith(
-                "https://news.example/")
-            assert f"alert={fixture.wuhan_alert_id}" in page.url
-            wait_for_charts(page, 4)  # daily series; topic, language, outlet mixes
-            page.screenshot(path=SCREENSHOTS / "episode.png", full_page=True)
+    page.get_by_role("link", name="City").click()
+    expect(page.get_by_text("Latest headlines")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("Coverage per month by language")).to_be_visible(
+        timeout=WAIT_MS)
+    wait_for_charts(page, 5)
+    page.screenshot(path=SCREENSHOTS / "city.png", full_page=True)
 
-            page.get_by_role("link", name="City").click()
-            expect(page.get_by_text("Latest headlines")).to_be_visible(timeout=WAIT_MS)
-            expect(page.get_by_text("Coverage per month by language")).to_be_visible(
-                timeout=WAIT_MS)
-            wait_for_charts(page, 5)
-            page.screenshot(path=SCREENSHOTS / "city.png", full_page=True)
-
-            page.get_by_role("link", name="Search").click()
-            box = page.get_by_label("Search text")
-            box.fill("lockdown")
-            box.press("Enter")
-            expected = sum("lockdown" in f"{a.title} {a.summary}".lower()
-                           for a in fixture.articles)
-            expect(page.get_by_text(f"{expected} result(s)")).to_be_visible(timeout=WAIT_MS)
-            page.screenshot(path=SCREENSHOTS / "search.png", full_page=True)
-        finally:
-            browser.close()
+    page.get_by_role("link", name="Search").click()
+    box = page.get_by_label("Search text")
+    box.fill("lockdown")
+    box.press("Enter")
+    expected = sum("lockdown" in f"{a.title} {a.summary}".lower()
+                   for a in fixture.articles)
+    expect(page.get_by_text(f"{expected} result(s)")).to_be_visible(timeout=WAIT_MS)
+    page.screenshot(path=SCREENSHOTS / "search.png", full_page=True)
 
 
 def test_launch_reports_why_the_server_did_not_start(tmp_path: Path) -> None:
