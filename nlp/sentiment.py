@@ -154,6 +154,18 @@ class TermHit:
     weight: float  # after negation / intensifier / contrast
 
 
+def language_rules(sentiment_config: dict[str, Any], path: Path) -> dict[str, LanguageRules]:
+    """The per-language rule words (negators, intensifiers, contrast and clause words) of
+    config/nlp.yaml's ``sentiment.rules``; every scorer uses them for per-city clauses."""
+    rules: dict[str, LanguageRules] = {}
+    for language, entry in (sentiment_config.get("rules") or {}).items():
+        where = f"{path}: sentiment.rules.{language}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        rules[str(language)] = LanguageRules.from_mapping(str(language), entry, where)
+    return rules
+
+
 @dataclass
 class LexiconSentimentScorer:
     """Lexicon + rules; offline and deterministic. See the module docstring."""
@@ -170,12 +182,7 @@ class LexiconSentimentScorer:
         lexicons: dict[str, Lexicon] = {}
         for lexicon_path in sorted((Path(config_dir) / LEXICON_DIR).glob("*.txt")):
             lexicons[lexicon_path.stem] = Lexicon.load(lexicon_path, lexicon_path.stem)
-        rules: dict[str, LanguageRules] = {}
-        for language, entry in (data.get("rules") or {}).items():
-            where = f"{path}: sentiment.rules.{language}"
-            if not isinstance(entry, dict):
-                raise ConfigError(f"{where}: expected a mapping")
-            rules[str(language)] = LanguageRules.from_mapping(str(language), entry, where)
+        rules = language_rules(data, path)
         if not lexicons:
             log.warning("no sentiment lexicons under %s: every text scores neutral",
                         Path(config_dir) / LEXICON_DIR)

@@ -22,7 +22,7 @@ from typing import Any
 
 from cityradar.config import ConfigError, load_yaml
 from nlp.models import DEFAULT_SENTIMENT_MODEL, resolve_model
-from nlp.sentiment import LanguageRules
+from nlp.sentiment import LanguageRules, language_rules
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +169,7 @@ class TransformersSentimentScorer:
         path = Path(config_dir) / "nlp.yaml"
         data = (load_yaml(path) or {}).get("sentiment") or {}
         settings = TransformersSettings.from_mapping(data, where=f"{path}: sentiment")
-        rules: dict[str, LanguageRules] = {}
-        for language, entry in (data.get("rules") or {}).items():
-            where = f"{path}: sentiment.rules.{language}"
-            if not isinstance(entry, dict):
-                raise ConfigError(f"{where}: expected a mapping")
-            rules[str(language)] = LanguageRules.from_mapping(str(language), entry, where)
+        rules = language_rules(data, path)
         return cls.from_settings(settings, rules)
 
     def probabilities(self, texts: Sequence[str]) -> list[list[float]]:

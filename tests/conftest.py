@@ -56,3 +56,19 @@ def browser():
             yield launched
         finally:
             launched.close()
+
+
+WAIT_MS = 30_000  # Streamlit renders asynchronously: wait for what a page shows, never sleep
+
+
+def wait_for_charts(page, count: int) -> None:
+    """Wait until ``count`` Vega-Lite charts are drawn at full size (they render async)."""
+    page.wait_for_function(
+        """n => {
+            const charts = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")];
+            return charts.length >= n && charts.every(c => {
+                const g = c.querySelector("canvas, svg");
+                return g && g.getBoundingClientRect().height > 60;
+            });
+        }""",
+        arg=count, timeout=WAIT_MS)

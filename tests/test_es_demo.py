@@ -26,12 +26,11 @@ pytest.importorskip("osmem_server", reason="osmem-server (the Elasticsearch emul
 from cityradar.commands.demo import DEMO_ES_PREFIX, DEMO_META_KEY, open_fresh_store
 from cityradar.records import Alert
 from search.es_store import ElasticsearchStore
-from tests.conftest import CONFIG_DIR, REPO_ROOT, SCREENSHOTS
+from tests.conftest import CONFIG_DIR, REPO_ROOT, SCREENSHOTS, WAIT_MS, wait_for_charts
 from tests.contract.es_backend import Emulator
 from tests.contract.factories import make_article
 from ui.launch import launch, stop
 
-WAIT_MS = 30_000
 HEALTH_CACHE_S = 10  # ui.data.HEALTH_TTL: the UI re-checks the store this often
 SCALE = 400
 
@@ -69,18 +68,6 @@ def es_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EsDemo]:
 def open_demo_store(demo: EsDemo) -> ElasticsearchStore:
     return ElasticsearchStore(demo.demo_url)
 
-
-def wait_for_charts(page, count: int) -> None:
-    """Wait until ``count`` Vega-Lite charts are drawn at full size (they render async)."""
-    page.wait_for_function(
-        """n => {
-            const charts = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")];
-            return charts.length >= n && charts.every(c => {
-                const g = c.querySelector("canvas, svg");
-                return g && g.getBoundingClientRect().height > 60;
-            });
-        }""",
-        arg=count, timeout=WAIT_MS)
 
 
 def streamlit_key_class(key: str) -> str:

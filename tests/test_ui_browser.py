@@ -10,24 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIG_DIR, REPO_ROOT, SCREENSHOTS
+from tests.conftest import CONFIG_DIR, REPO_ROOT, SCREENSHOTS, WAIT_MS, wait_for_charts
 from tests.ui_fixtures import UiFixture, build_ui_store
 from ui.launch import HOST, LaunchError, launch, stop
-
-WAIT_MS = 30_000
-
-
-def wait_for_charts(page, count: int) -> None:
-    """Wait until ``count`` Vega-Lite charts are drawn at full size (they render async)."""
-    page.wait_for_function(
-        """n => {
-            const charts = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")];
-            return charts.length >= n && charts.every(c => {
-                const g = c.querySelector("canvas, svg");
-                return g && g.getBoundingClientRect().height > 60;
-            });
-        }""",
-        arg=count, timeout=WAIT_MS)
 
 
 @pytest.fixture(scope="module")
