@@ -31,7 +31,7 @@ import dataclasses
 import logging
 import re
 import unicodedata
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -47,6 +47,7 @@ from search.store import ArticleFilter, Store
 log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.65  # Jaccard of shingle sets at or above which two texts are copies
+MAX_CANDIDATES = 64  # LSH candidates checked per article (see SyndicationIndex._candidates)
 CANDIDATE_MARGIN = 0.15  # LSH looks for candidates this far below the threshold (recall)
 DEFAULT_NUM_PERM = 64
 DEFAULT_WINDOW_DAYS = 7
@@ -327,16 +328,22 @@ class SyndicationIndex:
         return ((keys * _MIX) ^ (keys >> np.uint64(29))).tolist()
 
     def _candidates(self, band_keys: list[int]) -> list[str]:
-        found: dict[str, None] = {}
+        """Indexed articles sharing a band with these keys, at most MAX_CANDIDATES of them,
+        those sharing the most bands (the likeliest copies) first. The cap bounds the work
+        per article when many stored texts are alike (e.g. a day of "Live updates" items):
+        otherwise every new one is compared with all of them."""
+        found: Counter[str] = Counter()
         for table, key in zip(self._tables, band_keys, strict=True):
             ids = table.get(key)
             if ids is None:
                 continue
             if isinstance(ids, str):
-                found[ids] = None
+                found[ids] += 1
             else:
-                found.update(dict.fromkeys(ids))
-        return list(found)
+                found.update(ids)
+        if len(found) <= MAX_CANDIDATES:
+            return list(found)
+        return [article_id for article_id, _ in found.most_common(MAX_CANDIDATES)]
 
     def _insert(self, article_id: str, entry: _Entry,
                 band_keys: list[int] | None = None) -> None:

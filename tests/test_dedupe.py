@@ -242,3 +242,19 @@ def test_a_batch_is_fingerprinted_exactly_as_its_articles_one_by_one() -> None:
         if single is not None and one_by_one is not None:
             assert (single[0] == one_by_one[0]).all() and (single[1] == one_by_one[1]).all()
     assert sum(f is not None for f in together) == 4
+
+
+def test_a_copy_is_still_found_among_hundreds_of_alike_live_updates() -> None:
+    """Many near-identical texts (a day of live-update items) share LSH bands; the bounded
+    candidate list must still hold a copy's own original."""
+    live = [article(f"https://live{i}.example/updates/{i}",
+                    f"Live updates: Wuhan outbreak latest news, {i} January",
+                    "Follow our live coverage of the outbreak in Wuhan as officials report "
+                    "new cases, hospitals fill and the city prepares for the holiday.",
+                    START + timedelta(minutes=i))
+            for i in range(400)]
+    copies = wire_copies(2)
+    index = SyndicationIndex()
+    index.assign([*live, copies[0]])
+    (copy,) = index.assign([copies[1]])
+    assert copy.dup_of == copies[0].id
