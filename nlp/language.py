@@ -45,6 +45,9 @@ CLITIC_LANGUAGES = frozenset({"ar", "fa", "ur"})  # attached conjunction/preposi
 _ARABIC_CLITICS = "(?:[وفبلك]?(?:ال)?)"
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD_TOKEN = re.compile(r"[^\W\d_]+")
+_LATIN = r"A-Za-z\u00C0-\u024F\u1E00-\u1EFF"  # Basic Latin, Latin-1, Extended, Vietnamese
+_LATIN_LETTER = re.compile(f"[{_LATIN}]")
+_LATIN_WORD = re.compile(f"[{_LATIN}0-9'’-]*[{_LATIN}][{_LATIN}0-9'’-]*")
 
 
 def normalize_code(code: str | None) -> str | None:
@@ -117,6 +120,10 @@ class LanguageSettings:
     min_confidence: float = 0.5
     hint_top_candidates: int = 3
     low_accuracy_min_chars: int = 120
+    # Mixed-script text (a site's Latin-script name or navigation around Urdu, Arabic, Russian,
+    # Chinese... content): when at least this share of the letters are non-Latin, the Latin
+    # words are left out of detection. 1.0 turns this off.
+    non_latin_share: float = 0.3
     # Close pairs lingua confuses (Malay/Indonesian): language -> spelling markers of its own.
     marker_words: tuple[tuple[str, frozenset[str]], ...] = ()
 
@@ -134,6 +141,7 @@ class LanguageSettings:
             min_confidence=float(data.get("min_confidence", 0.5)),
             hint_top_candidates=int(data.get("hint_top_candidates", 3)),
             low_accuracy_min_chars=int(data.get("low_accuracy_min_chars", 120)),
+            non_latin_share=float(data.get("non_latin_share", 0.3)),
             marker_words=_marker_words(data.get("marker_words") or {}, f"{where}.marker_words"),
         )
 
@@ -200,14 +208,15 @@ class LanguageIdentifier:
         hints = list(hints or [])
         hints += [None] * (len(texts) - len(hints))
         long_enough = self.settings.low_accuracy_min_chars
+        detected = [self._detection_text(text) for text in texts]
         candidates: list[list[ConfidenceValue]] = [[] for _ in texts]
         for detector, indices in (
-            (self._detector, [i for i, t in enumerate(texts) if len(t) < long_enough]),
-            (self._fast_detector, [i for i, t in enumerate(texts) if len(t) >= long_enough]),
+            (self._detector, [i for i, t in enumerate(detected) if len(t) < long_enough]),
+            (self._fast_detector, [i for i, t in enumerate(detected) if len(t) >= long_enough]),
         ):
             if indices:
                 values = detector.compute_language_confidence_values_in_parallel(
-                    [texts[i] for i in indices]
+                    [detected[i] for i in indices]
                 )
                 for i, ranked in zip(indices, values, strict=True):
                     candidates[i] = ranked
@@ -215,6 +224,19 @@ class LanguageIdentifier:
             self._decide(text, ranked, normalize_code(hint))
             for text, ranked, hint in zip(texts, candidates, hints, strict=True)
         ]
+
+    def _detection_text(self, text: str) -> str:
+        """The text without its Latin-script words when the text is mostly another script
+        (see ``non_latin_share``); otherwise the text itself."""
+        letters = len(_LETTER.findall(text))
+        if not letters:
+            return text
+        latin = len(_LATIN_LETTER.findall(text))
+        if latin == 0 or latin == letters:
+            return text
+        if (letters - latin) / letters < self.settings.non_latin_share:
+            return text
+        return _LATIN_WORD.sub(" ", text)
 
     def _break_close_tie(
         self, text: str, ranked_codes: list[tuple[str, float]]

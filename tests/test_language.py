@@ -95,6 +95,31 @@ def test_batch_keeps_order_and_accepts_missing_hints(identifier: LanguageIdentif
     assert [code for code, _ in identifier.identify_batch(texts)] == ["de", "zh", "it"]
 
 
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A site's English name and navigation around an Urdu headline.
+        ("Maeeshat India's First Magazine Focusing Minorities Business & Economy "
+         "کوڈنانی اور بجرنگی کی ضمانت کس طرف اشارہ کرتی ہے؟", "ur"),
+        ("BBC News Русская служба Home Video Власти Уханя продлили карантин ещё на неделю",
+         "ru"),
+        ("Reuters Business Markets World 武汉宣布关闭离汉通道", "zh"),
+    ],
+)
+def test_latin_script_boilerplate_does_not_hide_the_content_language(
+    identifier: LanguageIdentifier, text: str, expected: str
+) -> None:
+    assert identifier.identify(text)[0] == expected
+
+
+def test_english_text_quoting_a_few_foreign_words_stays_english(
+    identifier: LanguageIdentifier,
+) -> None:
+    text = ("Residents of Wuhan (武汉) were told on Thursday that the lockdown would be "
+            "lifted, the city government said in a statement on its website.")
+    assert identifier.identify(text)[0] == "en"
+
 @pytest.mark.parametrize(
     ("tag", "code"),
     [("zh-Hant", "zh"), ("zh_TW", "zh"), ("ZH-cn", "zh"), ("nb-NO", "no"), ("iw", "he"),
