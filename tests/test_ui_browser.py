@@ -36,9 +36,11 @@ def test_analyst_opens_the_wuhan_episode_and_sees_its_stories(
     page.goto(url)
     expect(page.get_by_text("Alert inbox")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("2 episode(s), 1 new")).to_be_visible(timeout=WAIT_MS)
+    open_wuhan = page.locator(f".st-key-open_{fixture.wuhan_alert_id} button")
+    expect(open_wuhan).to_be_visible(timeout=WAIT_MS)  # the last row is drawn
     page.screenshot(path=SCREENSHOTS / "alerts.png", full_page=True)
 
-    page.locator(f".st-key-open_{fixture.wuhan_alert_id} button").click()
+    open_wuhan.click()
     expect(page.get_by_role("heading", name="Stories behind it")).to_be_visible(
         timeout=WAIT_MS)
     for title in fixture.story_titles:

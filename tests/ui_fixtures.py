@@ -87,7 +87,8 @@ def fixture_articles() -> tuple[list[Article], list[Article]]:
          {"food": 0.9}, 0.6),
         ("Les cerisiers en fleurs de l'université de Wuhan", "fr", "Le Figaro",
          {"tourism": 0.8}, 0.5),
-        ("Wuhan baut neue Hochgeschwindigkeitsstrecke", "de", "FAZ", {"economy": 0.7}, 0.1),
+        ("Wuhan baut neue Hochgeschwindigkeitsstrecke", "de", "FAZ",
+         {"economy_business": 0.7}, 0.1),
     ]
     day = SURGE_START - timedelta(days=35)
     while day < SURGE_START:
@@ -132,7 +133,7 @@ def fixture_articles() -> tuple[list[Article], list[Article]]:
         day = date(2020, 3, 2) + timedelta(days=7 * offset)
         articles.append(_article("chengdu", f"Chengdu giant panda base welcomes cubs {offset}",
                                  day, outlet="iChongqing", voice="own", tone=0.7,
-                                 topics={"pandas": 0.9}))
+                                 topics={"pandas_wildlife": 0.9}))
         articles.append(_article("chengdu", f"Chengdu hotpot guide part {offset}", day,
                                  outlet="The Guardian", tone=0.5, topics={"food": 0.9}, hour=12))
     return articles, stories

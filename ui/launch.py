@@ -60,6 +60,7 @@ def launch(
         "--server.port", str(port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "viewer",  # no "Deploy" button or developer menu for analysts
     ]
     env = {**os.environ, "CITYRADAR_STORE": store_url,
            "CITYRADAR_CONFIG": str(Path(config_dir).resolve())}

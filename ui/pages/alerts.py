@@ -62,7 +62,7 @@ def render_inbox() -> None:
 
     pages = max(1, -(-len(alerts) // PAGE_SIZE))
     page = st.number_input("Page", 1, pages, 1, key="alert_page") if pages > 1 else 1
-    widths = [2, 2, 3, 1.4, 2, 1, 1.2, 1.3]
+    widths = [2, 2, 3, 1.4, 2, 1.3, 1.2, 1.3]
     header = st.columns(widths)
     for column, label in zip(header, ["City", "Kind", "Window", "Peak", "Observed vs expected",
                                       "Severity", "Status", ""], strict=True):
