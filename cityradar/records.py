@@ -215,6 +215,7 @@ class SourceHealth:
     items_new: int = 0  # new articles stored from the last successful fetch
     total_items: int = 0  # new articles stored from this source, ever
     consecutive_failures: int = 0
+    last_warning: str | None = None  # e.g. items stored as "date unknown" on the last fetch
 
 
 @dataclass(slots=True)

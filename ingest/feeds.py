@@ -205,6 +205,13 @@ _ZONES = {
     "JST": 32400, "KST": 32400, "HKT": 28800, "SGT": 28800, "AEST": 36000, "AEDT": 39600,
     "WET": 0, "WEST": 3600, "BRT": -10800, "ART": -10800,
 }
+# Every zone abbreviation CityRadar reads (feeds above, plus the North American ones that
+# news-database exports print, e.g. CoAID's "PDT"); dateutil would otherwise warn and drop them.
+ZONE_OFFSETS: dict[str, int] = {
+    **_ZONES, "UTC": 0, "GMT": 0, "Z": 0, "EST": -18000, "EDT": -14400, "CST": -21600,
+    "CDT": -18000, "MST": -25200, "MDT": -21600, "PST": -28800, "PDT": -25200,
+    "AKST": -32400, "AKDT": -28800, "HST": -36000,
+}
 _ZONE_WORD = re.compile(r"\b(" + "|".join(_ZONES) + r")\b")
 # 08/02/2013 could be 8 February or 2 August: unless one part is > 12 that is a guess.
 _SLASHED = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b")

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +30,9 @@ from dateutil import parser as date_parser
 
 from cityradar.records import Article, RawItem, Tags
 from ingest.dedupe import IngestPreparer
-from ingest.normalize import dedupe, normalize_item
+from ingest.feeds import ZONE_OFFSETS
+from ingest.jsonlines import parse_json_line
+from ingest.normalize import REJECTED_DATE, dedupe, normalize_item
 from search.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,15 @@ FIELDS = ("url", "title", "summary", "body", "published_at", "outlet", "domain",
           "language", "voice", "source_id")
 # Column names seen in exports, case-insensitive, for each field (used when not --map'ped).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "url": ("url", "link", "uri", "article url", "permalink", "web link", "weblink", "source url"),
+    "url": ("url", "link", "uri", "article url", "permalink", "web link", "weblink", "source url",
+            "web_url", "news_url"),
     "title": ("title", "headline", "hd", "heading", "article title"),
     "summary": ("summary", "snippet", "abstract", "description", "lead", "lp",
                 "lead paragraph", "excerpt", "hit sentence"),
     "body": ("body", "text", "content", "full text", "td", "article text"),
     "published_at": ("published_at", "published", "date", "publication date", "pd", "pubdate",
-                     "published date", "datetime", "load-date", "load date", "time"),
+                     "published date", "datetime", "load-date", "load date", "time",
+                     "pub_date", "publish_date"),
     "outlet": ("outlet", "source", "source name", "publication", "sn", "publisher",
                "media outlet", "media", "newspaper"),
     "domain": ("domain", "site", "source domain", "website"),
@@ -86,6 +89,7 @@ class ImportReport:
     copies: int = 0  # new articles that are syndicated copies of an earlier story
     errors: list[RowError] = field(default_factory=list)
     elapsed_s: float = 0.0
+    dates_unknown: int = 0  # rows whose implausible publication date was stored as unknown
 
 
 @dataclass(slots=True)
@@ -143,22 +147,22 @@ def parse_date(value: str, date_format: str | None = None) -> datetime | None:
     value = value.strip()
     if not value:
         return None
-    if date_format:
-        moment = datetime.strptime(value, date_format)
-    elif _EPOCH.match(value):
-        seconds = int(value) / (1000 if len(value) == 13 else 1)
-        return datetime.fromtimestamp(seconds, UTC)
-    else:
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+    try:
+        if date_format:
+            moment = datetime.strptime(value, date_format)
+        elif _EPOCH.match(value):
+            seconds = int(value) / (1000 if len(value) == 13 else 1)
+            return datetime.fromtimestamp(seconds, UTC)
+        else:
             try:
-                moment = date_parser.parse(value)
-            except (ValueError, OverflowError) as exc:
-                raise ValueError(f"unreadable date {value!r}") from exc
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                moment = date_parser.parse(value, tzinfos=ZONE_OFFSETS)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ValueError(f"unreadable date {value[:80]!r}") from exc
 
 
 def detect_format(path: Path) -> str:
@@ -205,49 +209,77 @@ def _item(values: dict[str, str], line: int, source_id: str, date_format: str | 
     return item, voice
 
 
+def csv_dialect(text: str) -> Any:
+    """RFC 4180 quoting (``""`` inside quoted fields, as every news-database export writes)
+    with the delimiter the header line uses. Only the delimiter is sniffed: the sniffer's
+    quoting guesses (``doublequote=False`` on the NYT export) misread real files."""
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
+    delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+    class Dialect(csv.excel):
+        pass
+
+    Dialect.delimiter = delimiter
+    return Dialect
+
+
+MAX_RECORD_LINES = 2000  # a quoted field longer than this many lines is a runaway quote
+
+
 def iter_csv(text: str, mapping: dict[str, str], date_format: str | None, source_id: str
              ) -> Iterator[_Row]:
-    sample = text[:65536]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        header = next(reader)
-    except StopIteration:
+    """Rows of a CSV/TSV export. A record is parsed from the file's physical lines; when a
+    quote is never closed the record it opens swallows the lines after it and comes out with
+    the wrong number of fields, so its first line is reported bad and parsing resumes on the
+    next line: one bad row never takes the following rows with it. ``raw`` is the record's
+    text as it was in the file (never re-serialized)."""
+    lines = text.splitlines(keepends=True)
+    dialect = csv_dialect(text)
+    if not lines:
         return
+    header = next(csv.reader([lines[0]], dialect), [])
     columns = _resolve_columns([h.strip() for h in header], mapping)
-    last_line = reader.line_num
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield _Row(last_line + 1, None, "", error=f"unreadable CSV: {exc}")
-            last_line = reader.line_num
+    index = 1
+    while index < len(lines):
+        consumed, cells, error = _read_record(lines, index, dialect)
+        raw = "".join(lines[index:index + consumed]).rstrip("\r\n")
+        line = index + 1
+        if cells is not None and consumed > 1 and len(cells) != len(header) and (
+                '"' in lines[index]):
+            # a runaway quote: report the line that opened it, read on from the next line
+            cells, error, consumed = None, "unterminated quote", 1
+            raw = lines[index].rstrip("\r\n")
+        index += consumed
+        if error is not None:
+            yield _Row(line, None, raw, error=error)
             continue
-        line, last_line = last_line + 1, reader.line_num
+        assert cells is not None
         if not cells or not any(c.strip() for c in cells):
             continue
-        raw = _csv_line(cells, dialect)
-        if len(cells) < len(header):
+        if len(cells) < len(header) or (
+                len(cells) > len(header) and any(c.strip() for c in cells[len(header):])):
             yield _Row(line, None, raw,
                        error=f"expected {len(header)} fields, found {len(cells)}")
             continue
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            yield _Row(line, None, raw,
-                       error=f"expected {len(header)} fields, found {len(cells)}")
-            continue
-        values = {name: cells[index] for name, index in columns.items()}
+        values = {name: cells[index_] for name, index_ in columns.items()}
         yield _parse_row(values, line, raw, source_id, date_format)
 
 
-def _csv_line(cells: Sequence[str], dialect: Any) -> str:
-    out = io.StringIO()
-    csv.writer(out, dialect, lineterminator="\n").writerow(cells)
-    return out.getvalue().rstrip("\n")
+def _read_record(lines: list[str], start: int, dialect: Any
+                 ) -> tuple[int, list[str] | None, str | None]:
+    """(physical lines consumed, cells or None, error or None) for the record at ``start``."""
+    window = (lines[i] for i in range(start, min(len(lines), start + MAX_RECORD_LINES)))
+    reader = csv.reader(window, dialect, strict=True)
+    try:
+        cells = next(reader)
+    except StopIteration:
+        return max(1, reader.line_num), [], None
+    except csv.Error as exc:
+        if reader.line_num > 1 or "unexpected end of data" in str(exc):
+            return 1, None, "unterminated quote"
+        return 1, None, f"unreadable CSV: {exc}"
+    return max(1, reader.line_num), cells, None
 
 
 def _resolve_columns(header: list[str], mapping: dict[str, str]) -> dict[str, int]:
@@ -290,10 +322,9 @@ def iter_jsonl(text: str, mapping: dict[str, str], date_format: str | None, sour
     for line, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield _Row(line, None, raw, error=f"invalid JSON: {exc.msg} (column {exc.colno})")
+        record, error = parse_json_line(raw)
+        if error is not None:
+            yield _Row(line, None, raw, error=error)
             continue
         if not isinstance(record, dict):
             yield _Row(line, None, raw, error="expected a JSON object")
@@ -395,6 +426,7 @@ def _store_batch(rows: list[_Row], store: Store, preparer: IngestPreparer,
             report.errors.append(RowError(row.line, "no usable url or text", row.raw))
             continue
         article.tags = row.tags
+        report.dates_unknown += REJECTED_DATE in article.extras
         by_id.setdefault(article.id, row)
         articles.append(article)
     report.accepted += len(articles)

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -35,6 +35,14 @@ REDIRECT_PARAMS = {
 }
 DEFAULT_PORTS = {"http": 80, "https": 443}
 ID_LENGTH = 20
+# Publication dates outside [EARLIEST_PUBLISHED, fetch time + FUTURE_SLACK] are not believed:
+# the article is kept with its date unknown (None), never clamped to the fetch time (a clamp
+# would invent coverage on the fetch day), and the rejected value is kept in
+# ``extras["rejected_published_at"]`` so the source's health can carry a warning. Without
+# this check one item dated 9999 (or 0001) made every daily series span eight millennia.
+EARLIEST_PUBLISHED = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=2)
+REJECTED_DATE = "rejected_published_at"
 
 
 class HasArticles(Protocol):
@@ -81,13 +89,50 @@ def article_id(canonical: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:ID_LENGTH]
 
 
+def plausible_published(published_at: datetime | None, fetched_at: datetime
+                        ) -> datetime | None:
+    """``published_at`` (UTC) when it lies between EARLIEST_PUBLISHED and the fetch time plus
+    FUTURE_SLACK, else None ("date unknown")."""
+    moment = utc(published_at)
+    if moment is None:
+        return None
+    if moment < EARLIEST_PUBLISHED or moment > fetched_at + FUTURE_SLACK:
+        return None
+    return moment
+
+
+def rejected_dates(articles: Iterable[Article]) -> list[str]:
+    """The publication dates that normalization did not believe, one per article."""
+    return [str(a.extras[REJECTED_DATE]) for a in articles if a.extras.get(REJECTED_DATE)]
+
+
+def date_warning(rejected: Sequence[str]) -> str | None:
+    """The one-line source-health warning for dates set to unknown, or None."""
+    if not rejected:
+        return None
+    return (f"{len(rejected)} item(s) with an implausible publication date (e.g. "
+            f"{rejected[0][:32]}) stored as date unknown")
+
+
 def normalize_item(item: RawItem, fetched_at: datetime | None = None,
                    voice: str = "foreign") -> Article | None:
-    """An Article from a RawItem, or None when it has no usable identity (no URL, no text)."""
+    """An Article from a RawItem, or None when it has no usable identity (no URL, no text).
+
+    Every source (feeds, news search, GDELT, file import) goes through here, so this is where
+    publication dates are range-checked (see EARLIEST_PUBLISHED)."""
     title = " ".join(item.title.split())
     summary = " ".join(item.summary.split())
     raw_url = item.url.strip()
-    if raw_url.startswith(("http://", "https://")):
+    fetched = utc(fetched_at) or datetime.now(UTC)
+    extras = dict(item.extras)
+    published = plausible_published(item.published_at, fetched)
+    if item.published_at is not None and published is None:
+        original = item.published_at
+        extras[REJECTED_DATE] = original.isoformat() if isinstance(original, datetime) else str(
+            original)
+        log.warning("%s: implausible publication date %s for %.100s: stored as date unknown",
+                    item.source_id or "source", extras[REJECTED_DATE], raw_url or title)
+    if raw_url.lower().startswith(("http://", "https://")):
         url = canonical_url(raw_url)
     elif title or summary:
         # No link: an identity scoped to the source, from the entry's guid or its text.
@@ -103,15 +148,15 @@ def normalize_item(item: RawItem, fetched_at: datetime | None = None,
         title=title,
         summary=summary,
         body=item.body,
-        published_at=utc(item.published_at),
-        fetched_at=utc(fetched_at) or datetime.now(UTC),
+        published_at=published,
+        fetched_at=fetched,
         outlet=item.outlet.strip(),
         domain=item.domain.strip().lower(),
         country=item.country,
         source_id=item.source_id,
         language_hint=item.language_hint,
         voice="own" if voice == "own" else "foreign",
-        extras=dict(item.extras),
+        extras=extras,
     )
 
 

@@ -19,7 +19,7 @@ from cityradar.settings import Settings
 from ingest.dedupe import IngestPreparer
 from ingest.feeds import parse_feed
 from ingest.fetch import Fetcher, FetchResult
-from ingest.normalize import dedupe, normalize_item
+from ingest.normalize import date_warning, dedupe, normalize_item, rejected_dates
 from ingest.sources import FetchOptions, Source, SourcesConfig, load_sources
 from search.store import Store
 
@@ -163,6 +163,8 @@ def _store_feed(source: Source, result: FetchResult, store: Store, tagger: Tagge
         for item in parsed.items
         if (article := normalize_item(item, fetched_at, source.voice)) is not None
     ]
+    if dates := date_warning(rejected_dates(articles)):
+        outcome.warning = f"{outcome.warning}; {dates}" if outcome.warning else dates
     fresh = dedupe(articles, store)
     if fresh and tagger is not None:
         fresh = tagger(fresh)
@@ -188,6 +190,7 @@ def _record_health(store: Store, source_id: str, outcome: SourceReport) -> None:
         else:
             health.last_success = now
             health.consecutive_failures = 0
+            health.last_warning = outcome.warning
             if not outcome.not_modified:  # a 304 keeps the counts of the last real fetch
                 health.items_seen = outcome.seen
             health.items_new = outcome.new

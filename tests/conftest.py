@@ -10,7 +10,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "config"
-REALDATA = REPO_ROOT.parent / "shared" / "realdata"
+REALDATA = Path(os.environ.get("CITYRADAR_REALDATA") or REPO_ROOT.parent / "shared" / "realdata")
 
 
 @pytest.fixture

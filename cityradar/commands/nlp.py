@@ -38,16 +38,20 @@ def article_from_json(data: Any) -> Article:
 
 
 def _read_articles(stream: IO[str]) -> Iterator[tuple[int, Article | str]]:
-    """(line number, article or error message) per non-blank line."""
+    """(line number, article or error message) per non-blank line (never raises on a line)."""
+    from ingest.jsonlines import parse_json_line
+
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
+        data, error = parse_json_line(line)
+        if error is not None:
+            yield number, error
+            continue
         try:
-            yield number, article_from_json(json.loads(line))
-        except json.JSONDecodeError as exc:
-            yield number, f"invalid JSON: {exc.msg} (column {exc.colno})"
-        except ValueError as exc:
-            yield number, str(exc)
+            yield number, article_from_json(data)
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            yield number, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def register(cli: click.Group) -> None:
