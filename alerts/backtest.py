@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ def _number(text: str, column: str, where: str) -> float:
         value = float(text)
     except ValueError:
         raise SeriesFileError(f"{where}: {column} {text!r} is not a number") from None
-    if value < 0 or value != int(value):
+    if not math.isfinite(value) or value < 0 or value != int(value):
         raise SeriesFileError(f"{where}: {column} {text!r} is not a whole number >= 0")
     return value
 

@@ -27,17 +27,21 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from cityradar.config import ConfigError, load_yaml
 from cityradar.records import Alert, AlertUpdate
 from search.store import Store
+from search.urls import redact_url
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-CityRadar-Signature"
+TIMESTAMP_HEADER = "X-CityRadar-Timestamp"
+TIMESTAMPED_SIGNATURE_HEADER = "X-CityRadar-Signature-V2"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 META_PREFIX = "notify"
 TOP_STORIES = 5
 TOP_TERMS = 10
@@ -183,8 +187,48 @@ class Notifier(Protocol):
 
 
 def sign(body: bytes, secret: str) -> str:
-    """The signature header value: ``sha256=<hex HMAC-SHA256 of the body>``."""
+    """The signature header value: ``sha256=<hex HMAC-SHA256 of the body>``.
+
+    Kept for receivers written against it; it does not bind a time, so a captured request
+    can be replayed. Verify ``TIMESTAMPED_SIGNATURE_HEADER`` instead (``verify_timestamped``).
+    """
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def sign_timestamped(body: bytes, secret: str, timestamp: int) -> str:
+    """``t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>``: the signature binds the
+    send time, so a receiver that refuses old timestamps refuses replays."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify_timestamped(body: bytes, header: str, secret: str, tolerance_s: float = 300.0,
+                       now: float | None = None) -> bool:
+    """What a receiver does: the signature matches and its timestamp is within
+    ``tolerance_s`` of ``now``."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > tolerance_s:
+        return False
+    expected = sign_timestamped(body, secret, timestamp)
+    return hmac.compare_digest(expected, header.strip())
+
+
+def webhook_warnings(config: WebhookConfig) -> list[str]:
+    """What is weak about a webhook's set-up (warned about at every send)."""
+    warnings: list[str] = []
+    if not (config.secret_env and os.environ.get(config.secret_env)):
+        name = config.secret_env or "secret_env"
+        warnings.append(f"webhook {redact_url(config.url)}: sent UNSIGNED ({name} is not "
+                        "set): receivers cannot tell forged alerts")
+    parts = urlsplit(config.url)
+    if parts.scheme.lower() == "http" and (parts.hostname or "") not in LOOPBACK_HOSTS:
+        warnings.append(f"webhook {redact_url(config.url)}: plain http:// — alerts travel "
+                        "unencrypted; use https://")
+    return warnings
 
 
 @dataclass(slots=True)
@@ -196,8 +240,13 @@ class WebhookNotifier:
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "CityRadar"}
         secret = os.environ.get(self.config.secret_env, "") if self.config.secret_env else ""
+        for warning in webhook_warnings(self.config):
+            log.warning("%s", warning)
         if secret:
             headers[SIGNATURE_HEADER] = sign(body, secret)
+            timestamp = int(time.time())
+            headers[TIMESTAMP_HEADER] = str(timestamp)
+            headers[TIMESTAMPED_SIGNATURE_HEADER] = sign_timestamped(body, secret, timestamp)
         reason = ""
         with httpx.Client(timeout=self.config.timeout_s) as client:
             for attempt in range(self.config.retries + 1):

@@ -20,7 +20,27 @@ COMMAND_MODULES = ("ingest", "nlp", "evaluation", "alerts", "demo", "reports", "
                    "models", "gdelt", "imports")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    """Store failures while a command runs (an Elasticsearch that stopped answering, a
+    corrupt SQLite page) end the command with a one-line reason, credentials masked."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        from search.store import StoreError
+
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            from search.urls import redact_text
+
+            settings = ctx.obj
+            text = " ".join(str(exc).split())
+            if isinstance(settings, Settings):
+                text = redact_text(text, settings.store_url)
+            raise click.ClickException(f"store failed: {text[:300]}") from exc
+
+
+@click.group(cls=_Group,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", metavar="PATH", help="SQLite store file (shorthand for --store sqlite:///PATH).")
 @click.option(
     "--store",

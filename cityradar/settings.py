@@ -32,10 +32,49 @@ class Settings:
             url = f"sqlite:///{os.environ.get('CITYRADAR_DB', DEFAULT_DB)}"
         return cls(config_dir=directory, store_url=url)
 
-    def open_store(self):  # -> search.Store (imported lazily: the CLI starts fast)
-        from search import open_store
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file of the store URL, or None for Elasticsearch."""
+        if self.store_url.startswith(("http://", "https://")):
+            return None
+        return Path(self.store_url.removeprefix("sqlite:///"))
 
-        return open_store(self.store_url)
+    def open_store(self, *, must_exist: bool = False):  # -> search.Store (imported lazily)
+        """The one way every command opens its store. Any failure is a one-line
+        ``click.ClickException`` naming the store (credentials masked), never a traceback.
+
+        A SQLite file is only created in a directory that exists (a mistyped ``--db``
+        directory is an error, not a new empty store); with ``must_exist`` (commands that only
+        read or update what is stored: ``alerts``, ``detect``, ``sources``, ``dedupe``) the
+        file must exist too.
+        """
+        import sqlite3
+
+        import click
+
+        from search import open_store
+        from search.store import StoreError
+        from search.urls import redact_text, redact_url
+
+        shown = redact_url(self.store_url)
+        path = self.sqlite_path()
+        if path is not None:
+            if not path.parent.is_dir():
+                raise click.ClickException(
+                    f"cannot open store {path}: directory {path.parent} does not exist "
+                    "(check --db / CITYRADAR_STORE)")
+            if path.is_dir():
+                raise click.ClickException(f"cannot open store {path}: it is a directory")
+            if must_exist and not path.exists():
+                raise click.ClickException(
+                    f"no store at {path} (check --db / CITYRADAR_STORE; `cityradar ingest`, "
+                    "`import` or `demo` creates one)")
+        try:
+            return open_store(self.store_url)
+        except (StoreError, OSError, sqlite3.Error, ValueError) as exc:
+            reason = " ".join(redact_text(str(exc), self.store_url).split()) or type(
+                exc).__name__
+            where = "" if shown.removeprefix("sqlite:///") in reason else f" {shown}"
+            raise click.ClickException(f"cannot open store{where}: {reason[:300]}") from exc
 
     def tagger(self, enabled: bool = True):  # -> Callable[[list[Article]], list[Article]] | None
         """The NLP stage's ``Tagger.tag`` for this config, or None when tagging is turned off.

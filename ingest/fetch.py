@@ -1,4 +1,7 @@
-"""HTTP fetching for feeds: conditional GET, retries with backoff, per-host politeness, size cap.
+"""HTTP fetching for feeds: conditional GET, retries with backoff, per-host politeness, size cap,
+and an overall deadline per request (``FetchOptions.deadline_s``, or ``fetch(...,
+deadline_s=...)``): a host that trickles one byte every few seconds never trips the per-read
+``timeout_s``, so the body is read against the deadline too and abandoned when it passes.
 
 Bytes are fetched here (never by feedparser) so every request is polite, bounded and logged.
 """
@@ -28,6 +31,10 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class ResponseTooLarge(Exception):
+    pass
+
+
+class DeadlineExceeded(Exception):
     pass
 
 
@@ -124,8 +131,12 @@ class Fetcher:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def fetch(self, url: str, state: FetchState | None = None) -> FetchResult:
-        """GET ``url`` (conditionally when ``state`` has validators), retrying transient errors."""
+    def fetch(self, url: str, state: FetchState | None = None, *,
+              deadline_s: float | None = None) -> FetchResult:
+        """GET ``url`` (conditionally when ``state`` has validators), retrying transient errors,
+        all within ``deadline_s`` (default ``options.deadline_s``) from the first attempt:
+        the result is then an error, never a request still hanging. A read that is already
+        waiting when the deadline passes ends within one ``timeout_s`` at worst."""
         headers: dict[str, str] = {}
         if state is not None:
             if state.etag:
@@ -135,12 +146,16 @@ class Fetcher:
         host = urlsplit(url).netloc.lower()
         result = FetchResult(url=url)
         started = time.monotonic()
+        budget = self.options.deadline_s if deadline_s is None else deadline_s
+        deadline: float | None = None
         for attempt in range(self.options.retries + 1):
             result.attempts = attempt + 1
             retry_after: float | None = None
             self._gate.acquire(host)
             try:
-                retry_after = self._attempt(url, headers, result)
+                if deadline is None:  # the clock starts once politeness lets the request go
+                    deadline = time.monotonic() + budget
+                retry_after = self._attempt(url, headers, result, deadline, budget)
             finally:
                 self._gate.release(host)
             transient = result.error is not None and (
@@ -151,6 +166,9 @@ class Fetcher:
             delay = self.options.backoff_s * 2**attempt + random.uniform(0, self.options.backoff_s)
             if retry_after is not None:
                 delay = max(delay, min(retry_after, self.options.max_retry_after_s))
+            if deadline is not None and time.monotonic() + delay >= deadline:
+                result.error = f"{result.error}; no retry within the {budget:g}s deadline"
+                break
             log.info("retrying %s in %.1fs after: %s", url, delay, result.error)
             self._sleep(delay)
         result.elapsed_s = time.monotonic() - started
@@ -158,11 +176,18 @@ class Fetcher:
             log.warning("fetch failed %s: %s", url, result.error)
         return result
 
-    def _attempt(self, url: str, headers: dict[str, str], result: FetchResult) -> float | None:
+    def _attempt(self, url: str, headers: dict[str, str], result: FetchResult,
+                 deadline: float, budget: float) -> float | None:
         """One request; fills ``result``; returns a Retry-After delay when the server gave one."""
         result.status, result.content, result.error, result.not_modified = None, None, None, False
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            result.error = f"deadline of {budget:g}s exceeded"
+            result.status = 408
+            return None
+        timeout = httpx.Timeout(min(self.options.timeout_s, remaining))
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
+            with self._client.stream("GET", url, headers=headers, timeout=timeout) as response:
                 result.status = response.status_code
                 result.headers = {k.lower(): v for k, v in response.headers.items()}
                 if response.status_code == 304:
@@ -171,7 +196,11 @@ class Fetcher:
                 if response.status_code != 200:
                     result.error = f"HTTP {response.status_code}"
                     return _retry_after_seconds(response.headers.get("retry-after"))
-                result.content = self._read_capped(response)
+                result.content = self._read_capped(response, deadline)
+        except DeadlineExceeded:
+            result.error = f"deadline of {budget:g}s exceeded (response too slow, aborted)"
+            result.content = None
+            result.status = 408  # not retried: the budget is spent
         except ResponseTooLarge:
             result.error = f"response larger than {self.options.max_bytes} bytes (aborted)"
             result.content = None
@@ -182,13 +211,15 @@ class Fetcher:
             result.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return None
 
-    def _read_capped(self, response: httpx.Response) -> bytes:
+    def _read_capped(self, response: httpx.Response, deadline: float | None = None) -> bytes:
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.options.max_bytes:
             raise ResponseTooLarge
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():
+            if deadline is not None and time.monotonic() > deadline:
+                raise DeadlineExceeded
             size += len(chunk)
             if size > self.options.max_bytes:
                 raise ResponseTooLarge

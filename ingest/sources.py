@@ -44,6 +44,9 @@ class FetchOptions:
     per_host_concurrency: int = 2
     concurrency: int = 32
     max_retry_after_s: float = 60.0
+    # Overall wall-clock budget of one fetch (all attempts, reads and back-off together): a
+    # host trickling bytes can hold a request this long at most (timeout_s bounds one read).
+    deadline_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)

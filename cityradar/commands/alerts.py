@@ -32,12 +32,7 @@ def _load_config(config_dir: Path):
 
 
 def _store(ctx: click.Context):
-    from search.store import StoreError
-
-    try:
-        return ctx.obj.open_store()
-    except (StoreError, OSError) as exc:
-        raise click.ClickException(f"cannot open store {ctx.obj.store_url}: {exc}") from exc
+    return ctx.obj.open_store(must_exist=True)
 
 
 def _alert_line(alert: Alert) -> str:

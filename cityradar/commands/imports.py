@@ -80,6 +80,9 @@ def import_command(settings: Settings, file: Path, fmt: str | None, mapping: str
                f"{report.accepted} imported ({report.new} new, {report.known} already stored "
                f"or repeated, {report.copies} syndicated copies), {len(report.errors)} bad "
                f"in {report.elapsed_s:.1f}s")
+    if report.dates_unknown:
+        click.echo(f"warning: {report.dates_unknown} rows with an implausible publication date "
+                   "(before 1970 or in the future) stored as date unknown")
     if report.errors:
         lines = [str(e.line) for e in report.errors if e.line][:MAX_ERRORS_SHOWN]
         more = "…" if len(report.errors) > MAX_ERRORS_SHOWN else ""
@@ -102,7 +105,7 @@ def dedupe_command(settings: Settings, since, window_days: int) -> None:
     from search.store import ArticleFilter
 
     filters = ArticleFilter(date_from=since.date() if since else None)
-    store = settings.open_store()
+    store = settings.open_store(must_exist=True)
     try:
         report = recluster_store(store, filters, window_days=window_days)
     finally:

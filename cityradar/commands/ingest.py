@@ -70,16 +70,37 @@ def register(cli: click.Group) -> None:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--interval") from exc
 
+        from search.store import StoreError
+        from search.urls import redact_text
+
+        settings.open_store().close()  # a store that cannot open stops watch at once
+        failed_cycles: list[int] = []
+        ran: list[int] = []
+
         def cycle(number: int) -> None:
-            report = _ingest(settings, source_ids, not no_tag)
+            ran.append(number)
+            try:
+                report = _ingest(settings, source_ids, not no_tag)
+            except (click.ClickException, StoreError) as exc:
+                failed_cycles.append(number)
+                reason = exc.format_message() if isinstance(exc, click.ClickException) else (
+                    redact_text(" ".join(str(exc).split()), settings.store_url))
+                click.echo(f"error: cycle {number} failed: {reason[:300]}", err=True)
+                return
             click.echo(f"cycle {number}: {report.new} new from {len(report.sources)} sources, "
                        f"{len(report.failed)} failed")
+            if report.all_failed:
+                failed_cycles.append(number)
+                click.echo(f"error: cycle {number}: all {len(report.sources)} sources failed",
+                           err=True)
             _update_alerts(settings)
 
         try:
             run_every(cycle, interval_s, max_cycles)
         except KeyboardInterrupt:
             click.echo("stopped", err=True)
+        if ran and len(failed_cycles) == len(ran):
+            raise click.ClickException(f"every cycle failed ({len(ran)} of {len(ran)})")
 
     @cli.command()
     @click.pass_obj
@@ -91,7 +112,7 @@ def register(cli: click.Group) -> None:
             config = load_sources(settings.config_dir)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
-        store = settings.open_store()
+        store = settings.open_store(must_exist=True)
         try:
             health = {h.source_id: h for h in store.list_source_health()}
         finally:
@@ -106,6 +127,8 @@ def register(cli: click.Group) -> None:
             else:
                 last = h.last_success.strftime("%Y-%m-%d %H:%M") if h.last_success else "-"
                 seen = f"ok {last} UTC, {h.items_new} new / {h.items_seen} seen"
+                if h.last_warning:
+                    seen += f"; warning: {h.last_warning}"
             click.echo(f"{source.id}\t{state}\t{source.kind}\t{source.outlet}\t"
                        f"{source.language or '-'}\t{source.country or '-'}\t{seen}")
 
