@@ -152,7 +152,7 @@ def test_triage_acknowledge_with_note_is_written_to_the_store(
 def test_city_page_shows_volume_by_language_and_headlines(
     ui_store: UiFixture, point_app_at
 ) -> None:
-    app = run_app(ui_store.store_url, point_app_at, "pages/city.py")
+    app = run_app(ui_store.store_url, point_app_at, "views/city.py")
     app.selectbox(key="city_pick").select("wuhan").run()
     assert_clean(app)
     wuhan = [a for a in ui_store.articles if "wuhan" in a.tags.cities]
@@ -168,7 +168,7 @@ def test_city_page_shows_volume_by_language_and_headlines(
 def test_city_page_voice_toggle_separates_own_channels(
     ui_store: UiFixture, point_app_at
 ) -> None:
-    app = run_app(ui_store.store_url, point_app_at, "pages/city.py")
+    app = run_app(ui_store.store_url, point_app_at, "views/city.py")
     app.selectbox(key="city_pick").select("chengdu").run()
     assert {m.label: m.value for m in app.metric}["Articles"] == "6"
     assert "giant panda" not in texts(app)
@@ -179,7 +179,7 @@ def test_city_page_voice_toggle_separates_own_channels(
 
 
 def test_search_finds_full_text_matches_with_filters(ui_store: UiFixture, point_app_at) -> None:
-    app = run_app(ui_store.store_url, point_app_at, "pages/search.py")
+    app = run_app(ui_store.store_url, point_app_at, "views/search.py")
     app.text_input(key="search_text").input("lockdown").run()
     expected = [a for a in ui_store.articles
                 if "lockdown" in f"{a.title} {a.summary}".lower()]
@@ -194,7 +194,7 @@ def test_search_finds_full_text_matches_with_filters(ui_store: UiFixture, point_
 
 
 def test_search_pages_through_results(ui_store: UiFixture, point_app_at) -> None:
-    app = run_app(ui_store.store_url, point_app_at, "pages/search.py")
+    app = run_app(ui_store.store_url, point_app_at, "views/search.py")
     app.text_input(key="search_text").input("outbreak update").run()
     assert "**50 result(s)** · page 1 of 3" in texts(app)  # 12 surge days x 4, +2 on the peak
     first_page = texts(app)

@@ -16,16 +16,17 @@ if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` only puts ui/ on the 
 
 import streamlit as st  # noqa: E402
 
-from ui import data  # noqa: E402
+from ui import auth, data, safe  # noqa: E402
 
 st.set_page_config(page_title="CityRadar", page_icon=":material/radar:", layout="wide")
+auth.gate()  # production: nothing below runs, on any page, until the session is signed in
 
 PAGES = [
-    st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications_active:",
+    st.Page("views/alerts.py", title="Alerts", icon=":material/notifications_active:",
             default=True),
-    st.Page("pages/city.py", title="City", icon=":material/location_city:"),
-    st.Page("pages/search.py", title="Search", icon=":material/search:"),
-    st.Page("pages/sources.py", title="Sources", icon=":material/monitor_heart:"),
+    st.Page("views/city.py", title="City", icon=":material/location_city:"),
+    st.Page("views/search.py", title="Search", icon=":material/search:"),
+    st.Page("views/sources.py", title="Sources", icon=":material/monitor_heart:"),
 ]
 navigation = st.navigation(PAGES)
 
@@ -40,13 +41,14 @@ with st.sidebar:
         st.success(f"Store ok ({health.get('backend', '?')}){count_text}",
                    icon=":material/check_circle:")
     else:
-        st.warning(f"Store degraded/unreachable: {health.get('detail') or 'no detail'}",
-                   icon=":material/warning:")
+        detail = safe.md(safe.redacted(url, health.get("detail") or "no detail"))
+        st.warning(f"Store degraded/unreachable: {detail}", icon=":material/warning:")
 
 if not health.get("ok"):
+    detail = safe.md(safe.redacted(url, health.get("detail") or "no detail"))
     st.warning(
         "**Store degraded/unreachable** — CityRadar cannot read its data right now "
-        f"({url}): {health.get('detail') or 'no detail'}. "
+        f"({safe.md(safe.redacted(url))}): {detail}. "
         "Check the store (e.g. is Elasticsearch up?) and reload this page.",
         icon=":material/warning:",
     )
@@ -55,7 +57,7 @@ if not health.get("ok"):
 try:
     span = data.date_range(url)
 except Exception as exc:
-    st.error(f"Cannot read the date range from the store: {exc}")
+    st.error(f"Cannot read the date range from the store: {safe.md(safe.redacted(url, str(exc)))}")
     st.stop()
 
 with st.sidebar:
@@ -70,6 +72,6 @@ with st.sidebar:
             st.session_state["window"] = (chosen[0], chosen[1])
         else:  # the user picked only the first day so far
             st.session_state["window"] = (chosen[0] if chosen else first, last)
-    st.caption(f"Store: `{url}`")
+    st.caption(f"Store: {safe.md(safe.redacted(url))}")
 
 navigation.run()

@@ -11,14 +11,14 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import fields, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from cityradar.records import Alert, AlertUpdate, Article, SourceHealth
+from cityradar.records import Alert, Article, SourceHealth
 from search import ArticleFilter, SearchQuery, SearchResult, Store, open_store
 from search.store import GroupField, Interval
 
@@ -106,18 +106,15 @@ def get_alert(url: str, alert_id: str) -> Alert | None:
 
 
 def triage_alert(url: str, alert_id: str, status: str, note: str, by: str = "ui") -> Alert:
-    """Set an alert's status with a note: appends an AlertUpdate and writes the alert back."""
+    """Set an alert's status with a note, by the same rules as `cityradar alerts ack/resolve`
+    (alerts.episodes.transition; a TransitionError says why not), recorded as ``by``."""
+    from alerts.episodes import transition
+
     store = get_store(url)
     alert = store.get_alert(alert_id)
     if alert is None:
         raise LookupError(f"alert {alert_id} no longer exists")
-    now = datetime.now(UTC)
-    note = note.strip()
-    alert.history.append(AlertUpdate(at=now, what=f"status: {status}", note=note, by=by))
-    if note:
-        alert.notes.append(note)
-    alert.status = status  # type: ignore[assignment]
-    alert.updated_at = now
+    alert = transition(alert, status, note=note.strip(), by=by)
     store.upsert_alert(alert)
     list_alerts.clear()
     get_alert.clear()
@@ -320,8 +317,10 @@ def sidebar_window() -> tuple[date | None, date | None]:
 def show_failure(what: str, exc: BaseException) -> None:
     """Log a page failure with its traceback and show the operator a one-line error."""
     log.exception("%s failed", what)
+    from ui.safe import md, redacted
+
     first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    st.error(f"{what} failed: {first_line}")
+    st.error(f"{what} failed: {md(redacted(store_url(), first_line))}")
 
 
 def unique(values: Sequence[str]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import charts, data
+from ui import charts, data, safe
 
 TOP_LANGUAGES = 5
 VOICES = {"Foreign media": "foreign", "Own voice": "own", "Both": None}
@@ -87,10 +87,9 @@ def render_headlines(base: data.FilterKey) -> None:
         st.caption("No headlines.")
     for article in result.articles:
         day = article.published_at.date().isoformat() if article.published_at else "undated"
-        title = article.title.replace("[", "\\[").replace("]", "\\]")
         language = article.tags.language if article.tags else "und"
-        st.markdown(f"- [{title}]({article.url}) — {article.outlet or article.domain} · "
-                    f"{language} · {day}")
+        st.markdown(f"- {safe.link(article.title, article.url)} — "
+                    f"{safe.md(article.outlet or article.domain)} · {safe.md(language)} · {day}")
 
 
 try:
@@ -108,7 +107,7 @@ try:
     first, last = data.sidebar_window()
     base_key = data.filter_key(cities=(city,), voice=VOICES[voice_label], date_from=first,
                                date_to=last)
-    st.header(data.city_label(city, names))
+    st.header(safe.md(data.city_label(city, names)))
     render_volume(base_key)
     render_tone(base_key, city)
     render_topics_and_outlets(base_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import data
+from ui import data, safe
 
 url = data.store_url()
 
@@ -24,6 +24,7 @@ try:
                 "last success": h.last_success,
                 "last attempt": h.last_attempt,
                 "last error": h.last_error or "",
+                "warning": h.last_warning or "",
                 "items (last fetch)": h.items_seen,
                 "new (last fetch)": h.items_new,
                 "stored in all": h.total_items,
@@ -35,7 +36,8 @@ try:
     st.caption(f"{len(frame)} source(s), {failing} failing")
     if failing:
         st.warning(f"{failing} source(s) failing: "
-                   + ", ".join(frame.loc[frame["state"] == "failing", "source"][:10]))
+                   + ", ".join(safe.md(s) for s in frame.loc[frame["state"] == "failing",
+                                                             "source"][:10]))
     st.dataframe(frame, hide_index=True, width="stretch")
 except Exception as exc:  # a store failure mid-page: say so, keep the app alive
     data.show_failure("Loading source health", exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cityradar.records import SENTIMENT_LABELS
-from ui import data
+from ui import data, safe
 
 PAGE_SIZE = 20
 SORTS = {"Newest": "newest", "Oldest": "oldest", "Relevance": "relevance"}
@@ -51,16 +51,16 @@ try:
     for article in result.articles:
         day = article.published_at.date().isoformat() if article.published_at else "undated"
         tags = article.tags
-        title = article.title.replace("[", "\\[").replace("]", "\\]")
         details = [article.outlet or article.domain, tags.language if tags else "und", day]
         if tags:
             details.append(f"tone {data.tone_word(tags.sentiment)}")
             if tags.topics:
                 labels = sorted(data.topic_label(t, topic_info) for t in tags.topics)
                 details.append("topics: " + ", ".join(labels))
-        st.markdown(f"**[{title}]({article.url})**  \n" + " · ".join(details))
+        st.markdown(f"**{safe.link(article.title, article.url)}**  \n"
+                    + " · ".join(safe.md(d) for d in details))
         if article.summary:
-            st.caption(article.summary[:300])
+            st.caption(safe.md(article.summary, 300))
     if pages > 1:
         st.number_input("Page", min_value=1, max_value=pages, step=1, key="search_page")
 except Exception as exc:  # a store failure (or a bad query) must not crash the app

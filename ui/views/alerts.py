@@ -7,8 +7,9 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
+from alerts.episodes import ALLOWED_TRANSITIONS
 from cityradar.records import ALERT_KINDS, ALERT_STATUSES, Alert, Article
-from ui import charts, data
+from ui import auth, charts, data, safe
 
 PAGE_SIZE = 20
 BASELINE_DAYS = 28
@@ -26,7 +27,8 @@ def kind_label(kind: str) -> str:
 
 
 def alert_title(alert: Alert) -> str:
-    return (f"{data.city_label(alert.city, names)} — {kind_label(alert.kind)}, "
+    """Markdown-safe: the city and kind come from the store."""
+    return (f"{safe.md(data.city_label(alert.city, names))} — {safe.md(kind_label(alert.kind))}, "
             f"{alert.start.isoformat()} → {alert.end.isoformat()}")
 
 
@@ -69,15 +71,15 @@ def render_inbox() -> None:
         column.markdown(f"**{label}**")
     for alert in alerts[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
         row = st.columns(widths, vertical_alignment="center")
-        row[0].write(data.city_label(alert.city, names))
-        row[1].write(kind_label(alert.kind)
-                     + ("" if alert.language_group == "all" else f" ({alert.language_group})"))
+        row[0].markdown(safe.md(data.city_label(alert.city, names)))
+        row[1].markdown(safe.md(kind_label(alert.kind) + (
+            "" if alert.language_group == "all" else f" ({alert.language_group})")))
         row[2].write(f"{alert.start.isoformat()} → {alert.end.isoformat()}")
         row[3].write(alert.peak.isoformat())
         ratio = alert.observed / alert.expected if alert.expected else float("inf")
         row[4].write(f"{alert.observed:,.0f} vs {alert.expected:,.1f} (×{ratio:,.1f})")
         row[5].write(f"{alert.severity:.1f}")
-        row[6].write(STATUS_ICONS.get(alert.status, alert.status))
+        row[6].markdown(STATUS_ICONS.get(alert.status, safe.md(alert.status)))
         row[7].button("Open", key=f"open_{alert.id}", on_click=open_alert, args=(alert.id,))
 
 
@@ -106,13 +108,14 @@ PHASE_LABELS = {"onset": "first reports", "peak": "around the peak"}
 
 
 def story_line(article: Article, city: str, phase: str | None = None) -> str:
-    title = article.title.replace("[", "\\[").replace("]", "\\]") or article.url
+    """Markdown for one story: every stored field through ui.safe."""
     day = article.published_at.date().isoformat() if article.published_at else "date unknown"
     tags = article.tags
     language = tags.language if tags else (article.language_hint or "und")
     tone = data.tone_word(tags.city_sentiment.get(city, tags.sentiment) if tags else None)
     where = f" · *{PHASE_LABELS[phase]}*" if phase in PHASE_LABELS else ""
-    return (f"**[{title}]({article.url})**  \n{article.outlet or article.domain} · {language} · "
+    return (f"**{safe.link(article.title or article.url, article.url)}**  \n"
+            f"{safe.md(article.outlet or article.domain)} · {safe.md(language)} · "
             f"{day} · tone {tone}{where}")
 
 
@@ -145,21 +148,23 @@ def render_terms(alert: Alert) -> None:
     if frame.empty:
         st.caption("No distinctive terms.")
         return
-    st.markdown("**Distinctive terms:** " + ", ".join(f"`{t}`" for t in frame["name"][:15]))
+    st.markdown("**Distinctive terms:** " + ", ".join(safe.code(t) for t in frame["name"][:15]))
 
 
 def render_triage(alert: Alert) -> None:
     st.subheader("Triage")
-    choices = [s for s in ("acknowledged", "resolved", "new") if s != alert.status]
+    # the same transition rules as `cityradar alerts ack/resolve` (alerts.episodes); choosing
+    # the current status adds a note only
+    choices = [*sorted(ALLOWED_TRANSITIONS.get(alert.status, ())), alert.status]
     left, right = st.columns([1, 3])
     status = left.selectbox("Set status", choices, key=f"triage_status_{alert.id}")
     note = right.text_area("Note", key=f"triage_note_{alert.id}", height=80,
                            placeholder="What was checked, who was told, what follows…")
     if st.button("Save triage", key=f"triage_save_{alert.id}", type="primary"):
         try:
-            data.triage_alert(url, alert.id, status, note)
+            data.triage_alert(url, alert.id, status, note, by=auth.triage_user())
         except Exception as exc:
-            st.error(f"Could not save the triage: {exc}")
+            st.error(f"Could not save the triage: {safe.md(exc)}")
         else:
             st.session_state["triage_saved"] = f"Alert marked {status}."
             st.rerun()
@@ -168,16 +173,17 @@ def render_triage(alert: Alert) -> None:
     if alert.history:
         with st.expander(f"History ({len(alert.history)})", expanded=bool(alert.notes)):
             for update in alert.history:
-                note_text = f" — {update.note}" if update.note else ""
-                who = f" ({update.by})" if update.by else ""
-                st.markdown(f"- `{update.at:%Y-%m-%d %H:%M}` {update.what}{who}{note_text}")
+                note_text = f" — {safe.md(update.note)}" if update.note else ""
+                who = f" ({safe.md(update.by)})" if update.by else ""
+                st.markdown(f"- `{update.at:%Y-%m-%d %H:%M}` {safe.md(update.what)}{who}"
+                            f"{note_text}")
 
 
 def render_episode(alert_id: str) -> None:
     st.button("← Back to inbox", on_click=open_alert, args=(None,), key="back_to_inbox")
     alert = data.get_alert(url, alert_id)
     if alert is None:
-        st.error(f"No alert with id {alert_id!r}.")
+        st.error(f"No alert with id {safe.md(repr(alert_id))}.")
         return
     st.title(alert_title(alert))
     ratio = alert.observed / alert.expected if alert.expected else float("inf")
@@ -187,7 +193,7 @@ def render_episode(alert_id: str) -> None:
     metrics[2].metric("Expected", f"{alert.expected:,.1f}", f"×{ratio:,.1f}",
                       delta_color="inverse")
     metrics[3].metric("Severity", f"{alert.severity:.1f}")
-    metrics[4].metric("Status", alert.status)
+    metrics[4].metric("Status", safe.md(alert.status))
 
     st.altair_chart(charts.episode_series(daily_series(alert), alert.start, alert.end,
                                           alert.peak), width="stretch")
