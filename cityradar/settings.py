@@ -11,6 +11,22 @@ DEFAULT_CONFIG_DIR = REPO_ROOT / "config"
 DEFAULT_DB = "cityradar.db"
 
 
+# The passwords .env.example ships with: a deployment still using one is refused at start.
+PLACEHOLDER_PREFIX = "change-me"
+PASSWORD_ENVS = ("CITYRADAR_ES_PASSWORD", "ELASTIC_PASSWORD")
+
+
+def check_placeholder_password() -> None:
+    """A one-line ``click.ClickException`` when a store password is the .env.example one."""
+    import click
+
+    for name in PASSWORD_ENVS:
+        if os.environ.get(name, "").startswith(PLACEHOLDER_PREFIX):
+            raise click.ClickException(
+                f"{name} is the placeholder from .env.example: set a real password in .env "
+                "(docs/production.md)")
+
+
 @dataclass(slots=True)
 class Settings:
     config_dir: Path
@@ -57,6 +73,8 @@ class Settings:
 
         shown = redact_url(self.store_url)
         path = self.sqlite_path()
+        if path is None:
+            check_placeholder_password()
         if path is not None:
             if not path.parent.is_dir():
                 raise click.ClickException(

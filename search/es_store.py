@@ -467,7 +467,11 @@ class ElasticsearchStore:
             self._ready = True
 
     def _create_articles_index(self) -> None:
-        """Put the template and create the index; drop language analyzers the cluster lacks."""
+        """Put the template and create the index; drop language analyzers the cluster lacks.
+        An existing index is left alone, so a least-privilege user (the UI's, which may not
+        manage templates: docs/security.md) can open the store."""
+        if self._es.indices.exists(index=self.articles_index):
+            return
         while True:
             body = articles_template(f"{self.articles_index}*", self.languages)
             self._es.indices.put_index_template(name=self.articles_index, priority=100, **body)

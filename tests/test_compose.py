@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -73,7 +74,8 @@ def test_stack_runs_secured_elasticsearch_worker_and_ui() -> None:
         assert service["depends_on"]["es01"]["condition"] == "service_healthy"
         env = service["environment"]
         assert env["CITYRADAR_ES_CA_CERTS"] == "/certs/ca/ca.crt"
-        assert env["CITYRADAR_ES_USER"] == "elastic"
+        # issue 14: was `== "elastic"` (the superuser); now each has its own least-privilege user
+        assert env["CITYRADAR_ES_USER"] in ("cityradar_worker", "cityradar_ui")
         assert "spool:/spool" in service["volumes"]
     assert {"certs", "esdata", "spool"} <= set(stack["volumes"])
 
@@ -128,3 +130,85 @@ def test_cli_ui_serves_on_every_interface_with_host_and_stops_on_sigterm(tmp_pat
             server.wait()
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+
+
+# -- issue 14: least privilege, a login in front of the UI, no committed secrets ---------------
+
+APP_SERVICES = ("worker", "ui")  # services running CityRadar code
+SUPERUSER_SERVICES = {"setup", "es01", "es-users"}  # may know ELASTIC_PASSWORD
+
+
+def resolved_stack(tmp_path) -> dict:
+    """The stack as `docker-compose config` resolves it (anchors merged, .env substituted)."""
+    command = compose_command()
+    if command is None:
+        pytest.skip("no working docker compose / docker-compose")
+    env_file = tmp_path / ".env"
+    env_file.write_text(ENV_EXAMPLE.read_text().replace("change-me", "Xq7-real"))
+    (tmp_path / "users.yaml").write_text("users: {}\n")
+    done = subprocess.run([*command, "--env-file", str(env_file), "-f", str(COMPOSE),
+                           "--project-directory", str(tmp_path), "config"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout)
+
+
+def publishes(service: dict, container_port: int) -> list[str]:
+    found = []
+    for port in service.get("ports", []):
+        text = str(port) if not isinstance(port, dict) else f"{port.get('published')}:" \
+            f"{port.get('target')}"
+        if text.split(":")[-1].split("/")[0] == str(container_port):
+            found.append(text)
+    return found
+
+
+def test_no_service_publishes_the_ui_without_the_login_in_front(tmp_path) -> None:
+    stack = resolved_stack(tmp_path)
+    runs_ui = [name for name, service in stack["services"].items()
+               if publishes(service, 8501) or " ui" in " ".join(map(str, service.get(
+                   "command") or []))]
+    assert runs_ui == ["ui"]
+    for name in runs_ui:
+        env = stack["services"][name]["environment"]
+        assert env.get("CITYRADAR_REQUIRE_LOGIN") == "1"
+        assert env.get("CITYRADAR_AUTH_FILE")
+        mounts = " ".join(map(str, stack["services"][name].get("volumes", [])))
+        assert env["CITYRADAR_AUTH_FILE"] in mounts  # the users file is there, read-only
+    # published on loopback by default: exposing it is a deliberate UI_BIND
+    assert all(p.startswith("127.0.0.1:") for p in publishes(stack["services"]["ui"], 8501))
+
+
+def test_no_app_service_holds_the_superuser_password(tmp_path) -> None:
+    stack = resolved_stack(tmp_path)
+    superuser_password = stack["services"]["es01"]["environment"]["ELASTIC_PASSWORD"]
+    for name, service in stack["services"].items():
+        text = yaml.safe_dump(service)
+        if name in SUPERUSER_SERVICES:
+            continue
+        assert superuser_password not in text, name
+        assert service.get("environment", {}).get("CITYRADAR_ES_USER") != "elastic", name
+    users = {stack["services"][n]["environment"]["CITYRADAR_ES_USER"] for n in APP_SERVICES}
+    assert users == {"cityradar_worker", "cityradar_ui"}
+    setup = yaml.safe_dump(stack["services"]["es-users"]["command"])
+    assert "/_security/role/cityradar_ui" in setup and "/_security/user/cityradar_ui" in setup
+    assert stack["services"]["worker"]["depends_on"]["es-users"]["condition"] == \
+        "service_completed_successfully"
+
+
+def test_env_and_users_files_are_git_ignored(tmp_path) -> None:
+    for name in (".env", "users.yaml"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", name], cwd=REPO_ROOT)
+        assert ignored.returncode == 0, f"{name} is not git-ignored"
+
+
+def test_placeholder_password_is_refused_at_start(tmp_path) -> None:
+    placeholder = ENV_EXAMPLE.read_text().split("ELASTIC_PASSWORD=")[1].splitlines()[0]
+    env = {**os.environ, "CITYRADAR_ES_PASSWORD": placeholder, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-m", "cityradar.cli", "--store",
+                           "https://127.0.0.1:9", "alerts", "list"], capture_output=True,
+                          text=True, timeout=60, env=env, cwd=REPO_ROOT)
+    assert done.returncode == 1
+    assert "placeholder from .env.example" in done.stderr and "Traceback" not in done.stderr
+    setup = yaml.safe_load(COMPOSE.read_text())["services"]["setup"]["command"]
+    assert "change-me*" in setup and "refusing to start" in setup  # the stack stops there too

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 
 import click
 
-from cityradar.settings import Settings
+from cityradar.settings import Settings, check_placeholder_password
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +27,26 @@ def register(cli: click.Group) -> None:
 
         if not settings.config_dir.is_dir():
             raise click.UsageError(f"config directory not found: {settings.config_dir}")
+        from search.urls import redact_url
+        from ui.auth import AUTH_FILE_ENV, AuthConfigError, load_users, login_required
+
+        if login_required():  # production: refuse to serve without a usable users file
+            path = os.environ.get(AUTH_FILE_ENV)
+            if not path:
+                raise click.ClickException(f"login is required but {AUTH_FILE_ENV} is not set "
+                                           "(write one with `cityradar users add`)")
+            try:
+                load_users(path)
+            except AuthConfigError as exc:
+                raise click.ClickException(str(exc)) from exc
+        check_placeholder_password()
         try:
             process, url = launch(settings.store_url, settings.config_dir, port=port,
                                   open_browser=open_browser, host=host)
         except LaunchError as exc:
             log.warning("UI server stderr:\n%s", exc.stderr)
             raise click.ClickException(exc.one_line) from exc
-        click.echo(f"CityRadar UI: {url}  (store {settings.store_url}; Ctrl-C to stop)")
+        click.echo(f"CityRadar UI: {url}  (store {redact_url(settings.store_url)}; Ctrl-C to stop)")
         # SIGTERM (kill, service managers) must stop the server too, not orphan it.
         signal.signal(signal.SIGTERM, _interrupt)
         try:
