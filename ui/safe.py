@@ -21,7 +21,8 @@ an alert box with stored text         ``st.warning(safe.md(detail))``
 of them be escaped, so no markdown, HTML, image, link, autolink, colour directive or LaTeX can
 form from the text; an emoji shortcode like ``:smile:`` may still show its emoji) and folds
 newlines into spaces. ``link`` only makes a link of an ``http(s)`` URL with a host,
-percent-encoding anything that could end the link target (spaces, parentheses, angle brackets, quotes, backslashes); any other URL is shown as text.
+percent-encoding anything that could end the link target (spaces, parentheses, angle
+brackets, quotes, backslashes); any other URL is shown as text.
 Markdown images are never produced: a stored ``![x](http://tracker/)`` is shown as those
 characters and the browser requests nothing (tests/test_ui_security.py checks this in a real
 browser with a loopback listener). Charts (Altair/Vega) and dataframes render text as text.
