@@ -19,7 +19,6 @@ import streamlit as st  # noqa: E402
 from ui import auth, data, safe  # noqa: E402
 
 st.set_page_config(page_title="CityRadar", page_icon=":material/radar:", layout="wide")
-auth.gate()  # production: nothing below runs, on any page, until the session is signed in
 
 PAGES = [
     st.Page("views/alerts.py", title="Alerts", icon=":material/notifications_active:",
@@ -28,7 +27,11 @@ PAGES = [
     st.Page("views/search.py", title="Search", icon=":material/search:"),
     st.Page("views/sources.py", title="Sources", icon=":material/monitor_heart:"),
 ]
-navigation = st.navigation(PAGES)
+# The page is chosen first (so a page opened by its URL is still the page after signing in),
+# its list hidden until the session is signed in; then the gate: in production nothing below
+# runs, on any page, before that.
+navigation = st.navigation(PAGES, position="sidebar" if auth.signed_in_or_open() else "hidden")
+auth.gate()
 
 url = data.store_url()
 health = data.store_health(url)

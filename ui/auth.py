@@ -110,6 +110,11 @@ def signed_in_user() -> str | None:
     return st.session_state.get(SESSION_USER)
 
 
+def signed_in_or_open() -> bool:
+    """True when pages may be listed: login is off, or this session is signed in."""
+    return not login_required() or signed_in_user() is not None
+
+
 def triage_user() -> str:
     """Who a triage is recorded as: the signed-in user, else (login off) the OS user."""
     return signed_in_user() or os.environ.get("CITYRADAR_USER") or os.environ.get(

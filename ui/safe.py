@@ -19,8 +19,9 @@ an alert box with stored text         ``st.warning(safe.md(detail))``
 
 ``md`` backslash-escapes the ASCII punctuation that markdown is built from (CommonMark lets any
 of them be escaped, so no markdown, HTML, image, link, autolink, colour directive or LaTeX can
-form from the text; an emoji shortcode like ``:smile:`` may still show its emoji) and folds
-newlines into spaces. ``link`` only makes a link of an ``http(s)`` URL with a host,
+form from the text; an emoji shortcode like ``:smile:`` may still show its emoji), folds
+newlines into spaces and puts an invisible word joiner (U+2060) into bare URLs and e-mail
+addresses, which GFM would otherwise turn into live links. ``link`` only makes a link of an ``http(s)`` URL with a host,
 percent-encoding anything that could end the link target (spaces, parentheses, angle
 brackets, quotes, backslashes); any other URL is shown as text.
 Markdown images are never produced: a stored ``![x](http://tracker/)`` is shown as those
@@ -30,6 +31,7 @@ browser with a loopback listener). Charts (Altair/Vega) and dataframes render te
 
 from __future__ import annotations
 
+import re
 import string
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -47,6 +49,11 @@ _PUNCTUATION = frozenset(string.punctuation) - frozenset(",;:?'\"@%#+-")
 _LINE_START = frozenset("#+-")
 _URL_SAFE = "/:@!$&'*+,;=-._~%?#"  # kept as-is in a link target (no spaces, (), <>, ", \)
 MAX_TEXT = 2_000
+# GFM turns bare "http://x", "www.x" and "a@b.c" into live links even when their punctuation
+# is escaped; an invisible WORD JOINER (U+2060) before the ":" / "." / "@" stops that.
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=https)(?=://)|(?<=http)(?=://)|(?<=ftp)(?=://)|(?<=www)(?=\.)"
+                       r"|(?=@)")
 
 
 def md(value: object, limit: int = MAX_TEXT) -> str:
@@ -54,7 +61,10 @@ def md(value: object, limit: int = MAX_TEXT) -> str:
     text = " ".join(str("" if value is None else value).split())
     if len(text) > limit:
         text = text[:limit] + "…"
-    escaped = "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in text)
+    text = _AUTOLINK.sub(WORD_JOINER, text)
+    escaped = "".join(
+        "\\" + ch if ch in _PUNCTUATION or (ch == ":" and text[i + 1:i + 2].strip())
+        else ch for i, ch in enumerate(text))  # ":" before a word: a ":red[...]" directive
     if escaped[:1] in _LINE_START:
         escaped = "\\" + escaped
     return escaped
