@@ -21,7 +21,8 @@ an alert box with stored text         ``st.warning(safe.md(detail))``
 of them be escaped, so no markdown, HTML, image, link, autolink, colour directive or LaTeX can
 form from the text; an emoji shortcode like ``:smile:`` may still show its emoji), folds
 newlines into spaces and puts an invisible word joiner (U+2060) into bare URLs and e-mail
-addresses, which GFM would otherwise turn into live links. ``link`` only makes a link of an ``http(s)`` URL with a host,
+addresses, which GFM would otherwise turn into live links. ``link`` only makes a link of an
+``http(s)`` URL with a host,
 percent-encoding anything that could end the link target (spaces, parentheses, angle
 brackets, quotes, backslashes); any other URL is shown as text.
 Markdown images are never produced: a stored ``![x](http://tracker/)`` is shown as those
