@@ -60,7 +60,7 @@ class Settings:
 
         A SQLite file is only created in a directory that exists (a mistyped ``--db``
         directory is an error, not a new empty store); with ``must_exist`` (commands that only
-        read or update what is stored: ``alerts``, ``detect``, ``sources``, ``dedupe``) the
+        read or update what is stored: ``alerts``, ``detect``, ``dedupe``) the
         file must exist too.
         """
         import sqlite3

@@ -112,7 +112,7 @@ def register(cli: click.Group) -> None:
             config = load_sources(settings.config_dir)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
-        store = settings.open_store(must_exist=True)
+        store = settings.open_store()
         try:
             health = {h.source_id: h for h in store.list_source_health()}
         finally:
