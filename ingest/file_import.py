@@ -224,62 +224,56 @@ def csv_dialect(text: str) -> Any:
     return Dialect
 
 
-MAX_RECORD_LINES = 2000  # a quoted field longer than this many lines is a runaway quote
-
-
 def iter_csv(text: str, mapping: dict[str, str], date_format: str | None, source_id: str
              ) -> Iterator[_Row]:
-    """Rows of a CSV/TSV export. A record is parsed from the file's physical lines; when a
-    quote is never closed the record it opens swallows the lines after it and comes out with
-    the wrong number of fields, so its first line is reported bad and parsing resumes on the
-    next line: one bad row never takes the following rows with it. ``raw`` is the record's
-    text as it was in the file (never re-serialized)."""
+    """Rows of a CSV/TSV export. Records are parsed from the file's physical lines; when a
+    quote is never closed, the record it opens swallows the lines after it and comes out with
+    the wrong number of fields (or runs into the end of the file), so its first line is
+    reported bad ("unterminated quote") and reading resumes on the next line: one bad row
+    never takes the following rows with it. ``raw`` is the record's text as it was in the
+    file (never re-serialized)."""
     lines = text.splitlines(keepends=True)
-    dialect = csv_dialect(text)
     if not lines:
         return
+    dialect = csv_dialect(text)
     header = next(csv.reader([lines[0]], dialect), [])
     columns = _resolve_columns([h.strip() for h in header], mapping)
     index = 1
     while index < len(lines):
-        consumed, cells, error = _read_record(lines, index, dialect)
-        raw = "".join(lines[index:index + consumed]).rstrip("\r\n")
-        line = index + 1
-        if cells is not None and consumed > 1 and len(cells) != len(header) and (
-                '"' in lines[index]):
-            # a runaway quote: report the line that opened it, read on from the next line
-            cells, error, consumed = None, "unterminated quote", 1
-            raw = lines[index].rstrip("\r\n")
-        index += consumed
-        if error is not None:
-            yield _Row(line, None, raw, error=error)
-            continue
-        assert cells is not None
-        if not cells or not any(c.strip() for c in cells):
-            continue
-        if len(cells) < len(header) or (
-                len(cells) > len(header) and any(c.strip() for c in cells[len(header):])):
-            yield _Row(line, None, raw,
-                       error=f"expected {len(header)} fields, found {len(cells)}")
-            continue
-        values = {name: cells[index_] for name, index_ in columns.items()}
-        yield _parse_row(values, line, raw, source_id, date_format)
-
-
-def _read_record(lines: list[str], start: int, dialect: Any
-                 ) -> tuple[int, list[str] | None, str | None]:
-    """(physical lines consumed, cells or None, error or None) for the record at ``start``."""
-    window = (lines[i] for i in range(start, min(len(lines), start + MAX_RECORD_LINES)))
-    reader = csv.reader(window, dialect, strict=True)
-    try:
-        cells = next(reader)
-    except StopIteration:
-        return max(1, reader.line_num), [], None
-    except csv.Error as exc:
-        if reader.line_num > 1 or "unexpected end of data" in str(exc):
-            return 1, None, "unterminated quote"
-        return 1, None, f"unreadable CSV: {exc}"
-    return max(1, reader.line_num), cells, None
+        # one reader until a runaway quote; then a fresh one from the line after it
+        reader = csv.reader((lines[i] for i in range(index, len(lines))), dialect,
+                            strict=True)
+        read = 0  # physical lines this reader has consumed
+        while index < len(lines):
+            first = index
+            try:
+                cells = next(reader)
+            except StopIteration:
+                index = len(lines)
+                break
+            except csv.Error as exc:
+                runaway = reader.line_num - read > 1 or "unexpected end of data" in str(exc)
+                reason = "unterminated quote" if runaway else f"unreadable CSV: {exc}"
+                yield _Row(first + 1, None, lines[first].rstrip("\r\n"), error=reason)
+                index = first + 1
+                break
+            consumed, read = reader.line_num - read, reader.line_num
+            if consumed > 1 and len(cells) != len(header) and '"' in lines[first]:
+                yield _Row(first + 1, None, lines[first].rstrip("\r\n"),
+                           error="unterminated quote")
+                index = first + 1
+                break
+            index = first + consumed
+            if not cells or not any(c.strip() for c in cells):
+                continue
+            raw = "".join(lines[first:index]).rstrip("\r\n")
+            if len(cells) < len(header) or (
+                    len(cells) > len(header) and any(c.strip() for c in cells[len(header):])):
+                yield _Row(first + 1, None, raw,
+                           error=f"expected {len(header)} fields, found {len(cells)}")
+                continue
+            values = {name: cells[column] for name, column in columns.items()}
+            yield _parse_row(values, first + 1, raw, source_id, date_format)
 
 
 def _resolve_columns(header: list[str], mapping: dict[str, str]) -> dict[str, int]:
