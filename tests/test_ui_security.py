@@ -262,3 +262,14 @@ def test_safe_helpers_neutralise_markdown_and_bad_urls() -> None:
     assert safe.md("see http://x.example") == "see http\u2060\\:\\/\\/x\\.example"
     assert safe.md("# h") == "\\# h" and safe.md("x # y") == "x # y"
     assert "\n" not in safe.md("line\n\n- item")
+
+
+def test_no_streamlit_pages_folder_beside_the_app() -> None:
+    """A ``ui/pages/`` folder makes Streamlit serve ``/<page>`` without the app shell (no
+    sign-in, no store banner, no date filter: item 11). Page scripts live in ``ui/views/``."""
+    from tests.conftest import REPO_ROOT
+
+    assert not (REPO_ROOT / "ui" / "pages").exists(), \
+        "move ui/pages/*.py to ui/views/ and point st.Page at views/…"
+    listed = (REPO_ROOT / "ui" / "app.py").read_text()
+    assert "st.Page(\"pages/" not in listed
