@@ -99,7 +99,8 @@ def ingest_once(
         with Fetcher(fetch_options or config.fetch) as fetcher:
             report = _run(sources, store, fetcher, tagger)
             _full_text_pass(sources, report, store, fetcher, body_tagger)
-            return report
+        _translation_pass(config_dir, report, store)
+        return report
     finally:
         if own_store:
             store.close()
@@ -194,6 +195,21 @@ def _full_text_pass(sources: list[Source], report: IngestReport, store: Store,
         log.info(summary_line(fetch_full_text(store, store.get_articles(ids), fetcher, tagger)))
     except Exception:
         log.exception("full-text pass failed; the feed items are stored")
+
+
+def _translation_pass(config_dir: Path, report: IngestReport, store: Store) -> None:
+    """Headline translations of the new articles when nlp.yaml turns translation on."""
+    ids = [i for r in report.sources for i in r.new_ids]
+    if not ids:
+        return
+    from nlp.translation import translate_articles, translator_from_config
+
+    try:
+        translator = translator_from_config(config_dir)
+        if translator is not None:
+            store.upsert_articles(translate_articles(store.get_articles(ids), translator))
+    except Exception:
+        log.exception("translation pass failed; the articles are stored untranslated")
 
 
 def _record_health(store: Store, source_id: str, outcome: SourceReport) -> None:
