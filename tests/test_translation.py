@@ -111,7 +111,7 @@ def test_no_model_configured_changes_nothing(tmp_path: Path) -> None:
 
 def test_bad_or_missing_models_are_one_line_errors(tmp_path: Path) -> None:
     bad = config_with(tmp_path / "bad", {"backend": "argos", "models": {"*": "x"}})
-    with pytest.raises(ConfigError, match="translation.backend"):
+    with pytest.raises(ConfigError, match=r"translation\.backend"):
         TranslationSettings.from_config(bad)
     missing = config_with(tmp_path / "missing", {
         "backend": "marian", "models": {"*": "Helsinki-NLP/opus-mt-mul-en"}})
