@@ -9,6 +9,8 @@ import streamlit as st
 
 from cityradar.records import ALERT_KINDS, ALERT_STATUSES, Alert, Article
 from ui import charts, data
+from ui.downloads import alerts_frame, articles_frame, csv_download
+from ui.translations import show_translation
 
 PAGE_SIZE = 20
 BASELINE_DAYS = 28
@@ -79,6 +81,7 @@ def render_inbox() -> None:
         row[5].write(f"{alert.severity:.1f}")
         row[6].write(STATUS_ICONS.get(alert.status, alert.status))
         row[7].button("Open", key=f"open_{alert.id}", on_click=open_alert, args=(alert.id,))
+    csv_download(alerts_frame(alerts), "alerts", "alerts_inbox")
 
 
 def daily_series(alert: Alert) -> pd.DataFrame:
@@ -189,8 +192,10 @@ def render_episode(alert_id: str) -> None:
     metrics[3].metric("Severity", f"{alert.severity:.1f}")
     metrics[4].metric("Status", alert.status)
 
-    st.altair_chart(charts.episode_series(daily_series(alert), alert.start, alert.end,
+    series = daily_series(alert)
+    st.altair_chart(charts.episode_series(series, alert.start, alert.end,
                                           alert.peak), width="stretch")
+    csv_download(series, f"{alert.city}-daily-counts", "episode_series")
     render_terms(alert)
 
     st.subheader("Stories behind it")
@@ -200,6 +205,9 @@ def render_episode(alert_id: str) -> None:
     phases = {s["id"]: s.get("phase") for s in data.evidence_story_dicts(alert.evidence)}
     for article in stories:
         st.markdown(story_line(article, alert.city, phases.get(article.id)))
+        show_translation(article)
+    if stories:
+        csv_download(articles_frame(stories), f"{alert.city}-episode-stories", "episode_stories")
 
     st.subheader("What drives it")
     columns = st.columns(3)

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import data
+from ui.downloads import csv_download
 
 url = data.store_url()
 
@@ -37,5 +38,6 @@ try:
         st.warning(f"{failing} source(s) failing: "
                    + ", ".join(frame.loc[frame["state"] == "failing", "source"][:10]))
     st.dataframe(frame, hide_index=True, width="stretch")
+    csv_download(frame, "source-health", "sources")
 except Exception as exc:  # a store failure mid-page: say so, keep the app alive
     data.show_failure("Loading source health", exc)
