@@ -296,4 +296,6 @@ def test_ingest_fetches_full_text_for_sources_that_ask(feed_server: FeedServer, 
     assert by_source["with-text"].extras["fulltext"]["status"] == "ok"
     assert "chengdu" in by_source["with-text"].tags.cities
     assert "fulltext" not in by_source["titles-only"].extras  # off by default
+    # Translation is off in the shipped config: nothing translated, nothing failed.
+    assert not any("translation" in a.extras for a in by_source.values())
     assert by_source["titles-only"].body is None

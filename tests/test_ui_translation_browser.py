@@ -82,7 +82,7 @@ def test_russian_headline_shows_its_machine_translation(server: tuple[UiFixture,
     expect(page.get_by_text(line)).to_be_visible(timeout=WAIT_MS)
     page.screenshot(path=SCREENSHOTS / "translation_search.png")
     with page.expect_download(timeout=WAIT_MS) as download:
-        page.get_by_role("button", name="Download CSV (1 result)").click()
+        page.get_by_role("button", name="Download results (CSV, 1 result)").click()
     assert download.value.suggested_filename == "search-results.csv"
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))

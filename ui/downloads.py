@@ -20,7 +20,7 @@ from search.export import alert_row, article_row, spreadsheet_safe
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     safe = frame.copy()
     for column in safe.columns:
-        if safe[column].dtype == object:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(spreadsheet_safe)
     return safe.to_csv(index=False).encode("utf-8-sig")
 

@@ -81,7 +81,7 @@ def render_inbox() -> None:
         row[5].write(f"{alert.severity:.1f}")
         row[6].write(STATUS_ICONS.get(alert.status, alert.status))
         row[7].button("Open", key=f"open_{alert.id}", on_click=open_alert, args=(alert.id,))
-    csv_download(alerts_frame(alerts), "alerts", "alerts_inbox")
+    csv_download(alerts_frame(alerts), "alerts", "alerts_inbox", "Download alerts (CSV)")
 
 
 def daily_series(alert: Alert) -> pd.DataFrame:
@@ -195,7 +195,8 @@ def render_episode(alert_id: str) -> None:
     series = daily_series(alert)
     st.altair_chart(charts.episode_series(series, alert.start, alert.end,
                                           alert.peak), width="stretch")
-    csv_download(series, f"{alert.city}-daily-counts", "episode_series")
+    csv_download(series, f"{alert.city}-daily-counts", "episode_series",
+                 "Download daily counts (CSV)")
     render_terms(alert)
 
     st.subheader("Stories behind it")
@@ -207,7 +208,8 @@ def render_episode(alert_id: str) -> None:
         st.markdown(story_line(article, alert.city, phases.get(article.id)))
         show_translation(article)
     if stories:
-        csv_download(articles_frame(stories), f"{alert.city}-episode-stories", "episode_stories")
+        csv_download(articles_frame(stories), f"{alert.city}-episode-stories", "episode_stories",
+                     "Download stories (CSV)")
 
     st.subheader("What drives it")
     columns = st.columns(3)

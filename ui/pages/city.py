@@ -48,7 +48,8 @@ def render_volume(base: data.FilterKey) -> None:
     st.altair_chart(charts.stacked_volume(language_series(frame), "language",
                                           f"Coverage per {interval} by language", interval),
                     width="stretch")
-    csv_download(frame, f"coverage-per-{interval}-by-language", "city_volume")
+    csv_download(frame, f"coverage-per-{interval}-by-language", "city_volume",
+                 "Download coverage (CSV)")
 
 
 def render_tone(base: data.FilterKey, city: str) -> None:
@@ -60,7 +61,7 @@ def render_tone(base: data.FilterKey, city: str) -> None:
     tone, share = charts.tone_trend(weekly)
     st.altair_chart(tone, width="stretch")
     st.altair_chart(share, width="stretch")
-    csv_download(weekly, f"{city}-weekly-tone", "city_tone")
+    csv_download(weekly, f"{city}-weekly-tone", "city_tone", "Download weekly tone (CSV)")
 
 
 def render_topics_and_outlets(base: data.FilterKey) -> None:
@@ -76,14 +77,14 @@ def render_topics_and_outlets(base: data.FilterKey) -> None:
         left.altair_chart(charts.mix_bars(topics[["name", "count", "kind", "mean_tone"]],
                                           "Topic mix", color="kind" if info else None),
                           width="stretch")
-        csv_download(topics, "topic-mix", "city_topics", target=left)
+        csv_download(topics, "topic-mix", "city_topics", "Download topic mix (CSV)", left)
     outlets = data.aggregate(url, base, None, ("outlet",), 15)
     if outlets.empty:
         right.caption("No outlets.")
     else:
         right.altair_chart(charts.mix_bars(outlets.rename(columns={"outlet": "name"})[
             ["name", "count"]], "Top outlets"), width="stretch")
-        csv_download(outlets, "top-outlets", "city_outlets", target=right)
+        csv_download(outlets, "top-outlets", "city_outlets", "Download outlets (CSV)", right)
 
 
 def render_headlines(base: data.FilterKey) -> None:
@@ -99,7 +100,8 @@ def render_headlines(base: data.FilterKey) -> None:
                     f"{language} · {day}")
         show_translation(article)
     if result.articles:
-        csv_download(articles_frame(result.articles), "latest-headlines", "city_headlines")
+        csv_download(articles_frame(result.articles), "latest-headlines", "city_headlines",
+                     "Download headlines (CSV)")
 
 
 try:

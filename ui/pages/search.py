@@ -74,7 +74,7 @@ try:
                                  limit=CSV_LIMIT)
         csv_download(lambda: articles_frame(data.get_store(url).search(everything).articles),
                      "search-results", "search_results",
-                     label=f"Download CSV ({min(result.total, CSV_LIMIT):,} "
-                           f"result{'s' if result.total > 1 else ''})")
+                     f"Download results (CSV, {min(result.total, CSV_LIMIT):,} "
+                     f"result{'s' if result.total > 1 else ''})")
 except Exception as exc:  # a store failure (or a bad query) must not crash the app
     data.show_failure("Search", exc)

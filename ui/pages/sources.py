@@ -38,6 +38,6 @@ try:
         st.warning(f"{failing} source(s) failing: "
                    + ", ".join(frame.loc[frame["state"] == "failing", "source"][:10]))
     st.dataframe(frame, hide_index=True, width="stretch")
-    csv_download(frame, "source-health", "sources")
+    csv_download(frame, "source-health", "sources", "Download source health (CSV)")
 except Exception as exc:  # a store failure mid-page: say so, keep the app alive
     data.show_failure("Loading source health", exc)
