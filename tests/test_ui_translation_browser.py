@@ -3,8 +3,8 @@
 A Russian Wuhan story gets its title translated by the tiny local Marian model through the
 real translation path (``cityradar translate``'s code, offline), is added to the Wuhan alert's
 evidence, and must show its translation, marked as machine translation, under the original
-headline in the alert evidence, on the city page and in search; the search results download
-as CSV with the translation in it.
+headline in the alert evidence, on the city page and in search (with its summary's
+translation); the search results download as CSV with the translation in it.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UiFixture
     fixture = build_ui_store(base)
     model = build_tiny_marian(base / "tiny-marian-ru-en")
     russian = _article("wuhan", RUSSIAN, date(2020, 1, 31), language="ru", outlet="ТАСС",
-                       tone=-0.6, topics={"public_health": 0.9}, hour=23)
+                       tone=-0.6, topics={"public_health": 0.9}, hour=23,
+                       summary="Больницы Уханя переполнены")
     translator = MarianTranslator(TranslationSettings(backend="marian",
                                                       models={"ru": str(model)}))
     with open_store(fixture.store_url) as store:
-        (translated,) = translate_articles([russian], translator)
+        (translated,) = translate_articles([russian], translator, summaries=True)
         store.upsert_articles([translated])
         alert = store.get_alert(fixture.wuhan_alert_id)
         stories = [translated.id, *alert.evidence["stories"]]
@@ -80,6 +81,8 @@ def test_russian_headline_shows_its_machine_translation(server: tuple[UiFixture,
     box.press("Enter")
     expect(page.get_by_text("1 result(s)")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text(line)).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("↳ Wuhan hospitals are overwhelmed   (machine translation)")
+           ).to_be_visible(timeout=WAIT_MS)
     page.screenshot(path=SCREENSHOTS / "translation_search.png")
     with page.expect_download(timeout=WAIT_MS) as download:
         page.get_by_role("button", name="Download results (CSV, 1 result)").click()

@@ -29,3 +29,10 @@ def show_translation(article: Article, target: Any = st) -> None:
     line = translation_line(article)
     if line:
         target.text(line)
+
+
+def show_summary_translation(article: Article, target: Any = st, limit: int = 300) -> None:
+    """The summary's translation, when one was stored (``cityradar translate --summaries``)."""
+    translation = translated_title(article)
+    if translation is not None and translation.summary:
+        target.text(f"↳ {translation.summary[:limit]}   (machine translation)")

@@ -8,7 +8,7 @@ from cityradar.records import SENTIMENT_LABELS
 from search import SearchQuery
 from ui import data
 from ui.downloads import articles_frame, csv_download
-from ui.translations import show_translation
+from ui.translations import show_summary_translation, show_translation
 
 PAGE_SIZE = 20
 CSV_LIMIT = 10_000  # rows in the results download (the store's deepest page)
@@ -66,6 +66,7 @@ try:
         show_translation(article)
         if article.summary:
             st.caption(article.summary[:300])
+            show_summary_translation(article)
     if pages > 1:
         st.number_input("Page", min_value=1, max_value=pages, step=1, key="search_page")
     if result.total:
