@@ -172,11 +172,14 @@ def extract(content: bytes, url: str = "", final_url: str | None = None) -> Extr
     text = (getattr(doc, "text", None) or "").strip() if doc else ""
     title = " ".join((getattr(doc, "title", None) or "").split()) if doc else ""
     day = _parse_day(getattr(doc, "date", None) if doc else None)
-    paywalled = bool(_NOT_FREE.search(content)) or bool(
-        len(text) < 4 * MIN_TEXT_CHARS and _PAYWALL_WORDS.search(_visible_tail(content)))
-    if paywalled:
+    if _NOT_FREE.search(content):
         return Extracted("paywall", text=text, title=title, date=day, language=language,
-                         detail="subscriber-only content; teaser kept")
+                         detail="marked subscriber-only (schema.org isAccessibleForFree: "
+                                "false); the text as served is kept")
+    if len(text) < 4 * MIN_TEXT_CHARS and _PAYWALL_WORDS.search(_visible_tail(content)):
+        text = "\n".join(line for line in text.splitlines() if not _PAYWALL_WORDS.search(line))
+        return Extracted("paywall", text=text, title=title, date=day, language=language,
+                         detail="subscribe prompt after a short teaser; the teaser is kept")
     templated = sum(len(m) for m in _TEMPLATE.findall(text))
     if templated > 0.2 * max(1, len(text)):
         return Extracted("no_text", title=title, date=day, language=language,

@@ -299,3 +299,19 @@ def test_ingest_fetches_full_text_for_sources_that_ask(feed_server: FeedServer, 
     # Translation is off in the shipped config: nothing translated, nothing failed.
     assert not any("translation" in a.extras for a in by_source.values())
     assert by_source["titles-only"].body is None
+
+
+def test_extract_recognises_subscribe_prompts_and_consent_redirects() -> None:
+    from ingest.fulltext import extract
+
+    teaser = ("<html lang='de'><body><article><h1>Der Preis des Wachstums</h1><p>Die Fabriken "
+              "von Wuhan laufen wieder, doch die Lieferketten bleiben angespannt, sagen "
+              "Ökonomen.</p><div class='paywall'><p>Jetzt abonnieren und weiterlesen.</p>"
+              "</div></article></body></html>").encode()
+    page = extract(teaser, "https://example.de/wirtschaft/wachstum")
+    assert page.status == "paywall" and "Die Fabriken von Wuhan laufen wieder" in page.text
+    assert "abonnieren" not in page.text  # the prompt is not the teaser
+    assert page.language == "de" and "teaser" in page.detail
+    redirected = extract(CONSENT_PAGE.encode(), "https://news.example/story",
+                         "https://consent.example/?continue=https://news.example/story")
+    assert redirected.status == "consent_wall" and "consent.example" in redirected.detail
