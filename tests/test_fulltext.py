@@ -315,3 +315,29 @@ def test_extract_recognises_subscribe_prompts_and_consent_redirects() -> None:
     redirected = extract(CONSENT_PAGE.encode(), "https://news.example/story",
                          "https://consent.example/?continue=https://news.example/story")
     assert redirected.status == "consent_wall" and "consent.example" in redirected.detail
+
+
+def test_full_text_on_the_elasticsearch_backend(feed_server: FeedServer, tmp_path: Path,
+                                               tagger: Tagger) -> None:
+    """The same pass on the Elasticsearch store (osmem-server emulator): body stored and
+    searchable, status recorded, city linked."""
+    es_backend = pytest.importorskip("tests.contract.es_backend")
+    from search import ArticleFilter, SearchQuery
+
+    stores = es_backend.es_store(tmp_path, real=False)
+    store = next(stores)
+    try:
+        page = feed_server.add("/news/floods.html", BODY_CITY_PAGE.encode(), content_type=HTML)
+        feed_server.add("/robots.txt", ROBOTS.encode(), content_type="text/plain")
+        article = stub_article(page, "Rivers rise across the region")
+        store.upsert_articles(tagger.tag([article]))
+        with Fetcher(FAST) as fetcher:
+            report = fetch_full_text(store, stored_candidates(store), fetcher, tagger)
+        assert report.statuses == {"ok": 1}
+        stored = store.get_article(article.id)
+        assert "chengdu" in stored.tags.cities and "In Chengdu" in stored.body
+        found = store.search(SearchQuery(text="livestock", filters=ArticleFilter(
+            cities=["chengdu"])))
+        assert [a.id for a in found.articles] == [article.id]
+    finally:
+        stores.close()
