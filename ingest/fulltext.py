@@ -76,6 +76,7 @@ _CONSENT_HOSTS = ("consent.", "privacy.", "cmp.")
 _HTML_LANG = re.compile(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
 _TEMPLATE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _SENTENCE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+[\"'”»)]*|\n|$)")
+_TITLE_SEPARATOR = re.compile(r"\s+[|–—-]\s+")
 _DATE_SEGMENT = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
 
@@ -210,18 +211,22 @@ def _parse_day(value: Any) -> date | None:
 
 
 def clean_title(title: str, article: Article) -> str:
-    """The page title without trailing " | Outlet | 19.01.2020" segments."""
-    segments = re.split(r"\s+[|–—-]\s+", title)
+    """The page title without trailing " | Outlet | 19.01.2020" segments (separators kept)."""
     names = {n.lower() for n in (article.outlet, article.domain,
                                  article.domain.split(".")[0]) if n}
-    while len(segments) > 1:
-        last = segments[-1].strip().lower()
-        if last in names or any(n and n in last for n in names) or _DATE_SEGMENT.match(last) \
-                or len(last) <= 3:
-            segments.pop()
+    cut = title
+    while True:
+        separators = list(_TITLE_SEPARATOR.finditer(cut))
+        if not separators:
+            break
+        last = separators[-1]
+        tail = cut[last.end():].strip().lower()
+        if tail in names or any(n in tail for n in names) or _DATE_SEGMENT.match(tail) \
+                or len(tail) <= 3:
+            cut = cut[:last.start()]
         else:
             break
-    return " | ".join(s.strip() for s in segments).strip() or title
+    return cut.strip() or title
 
 
 def is_provisional_title(article: Article) -> bool:

@@ -341,3 +341,17 @@ def test_full_text_on_the_elasticsearch_backend(feed_server: FeedServer, tmp_pat
         assert [a.id for a in found.articles] == [article.id]
     finally:
         stores.close()
+
+
+def test_clean_title_drops_only_outlet_and_date_segments() -> None:
+    from ingest.fulltext import clean_title
+
+    dw = Article(id="x", url="https://www.dw.com/en/x", title="", outlet="Deutsche Welle",
+                 domain="dw.com")
+    assert clean_title("Berlin confronts Germany's colonial past with new initiative | DW | "
+                       "19.01.2020", dw) == ("Berlin confronts Germany's colonial past with "
+                                             "new initiative")
+    assert clean_title("Wuhan – a city in lockdown – Deutsche Welle", dw) == (
+        "Wuhan – a city in lockdown")
+    letters = "Letters: Coddling criminals | Undermining road | Tax dollars"
+    assert clean_title(letters, dw) == letters
