@@ -17,7 +17,8 @@ from cityradar.settings import Settings
 
 # Modules under cityradar/commands that each define ``register(cli)``.
 COMMAND_MODULES = ("ingest", "nlp", "evaluation", "alerts", "demo", "reports", "ui", "store",
-                   "models", "gdelt", "imports", "security")
+                   "models", "gdelt", "imports", "security", "fulltext", "export",
+                   "translation")
 
 
 class _Group(click.Group):

@@ -48,6 +48,7 @@ class FetchResult:
     error: str | None = None  # one-line reason when the fetch failed
     attempts: int = 0
     elapsed_s: float = 0.0
+    final_url: str | None = None  # where redirects led (None when no response came)
 
     @property
     def ok(self) -> bool:
@@ -189,6 +190,7 @@ class Fetcher:
         try:
             with self._client.stream("GET", url, headers=headers, timeout=timeout) as response:
                 result.status = response.status_code
+                result.final_url = str(response.url)
                 result.headers = {k.lower(): v for k, v in response.headers.items()}
                 if response.status_code == 304:
                     result.not_modified = True

@@ -36,6 +36,7 @@ class SourceReport:
     not_modified: bool = False
     error: str | None = None
     warning: str | None = None
+    new_ids: list[str] = field(default_factory=list)  # for the full-text pass
 
     @property
     def ok(self) -> bool:
@@ -93,9 +94,13 @@ def ingest_once(
         config = config or load_sources(config_dir)
         sources = config.select(source_ids)
         # Outlet registry (outlet, country, voice) + syndication clustering, then the tagger.
+        body_tagger = tagger
         tagger = IngestPreparer.from_config(config_dir, store).then(tagger)
         with Fetcher(fetch_options or config.fetch) as fetcher:
-            return _run(sources, store, fetcher, tagger)
+            report = _run(sources, store, fetcher, tagger)
+            _full_text_pass(sources, report, store, fetcher, body_tagger)
+        _translation_pass(config_dir, report, store)
+        return report
     finally:
         if own_store:
             store.close()
@@ -174,8 +179,39 @@ def _store_feed(source: Source, result: FetchResult, store: Store, tagger: Tagge
             first_id, reason = stored.failed[0]
             outcome.warning = f"{len(stored.failed)} not stored (e.g. {first_id}: {reason})"
         outcome.new = stored.inserted + stored.spooled
+        outcome.new_ids = [a.id for a in fresh]
         if stored.failed and not (stored.inserted or stored.updated or stored.spooled):
             outcome.error = f"store rejected all {len(stored.failed)}: {stored.failed[0][1]}"
+
+
+def _full_text_pass(sources: list[Source], report: IngestReport, store: Store,
+                    fetcher: Fetcher, tagger: Tagger | None) -> None:
+    """Full text of the new articles of sources with ``full_text: true`` (never fatal)."""
+    wanted = {s.id for s in sources if s.full_text}
+    ids = [i for r in report.sources if r.source_id in wanted for i in r.new_ids]
+    if not ids:
+        return
+    from ingest.fulltext import fetch_full_text, summary_line
+
+    try:
+        log.info(summary_line(fetch_full_text(store, store.get_articles(ids), fetcher, tagger)))
+    except Exception:
+        log.exception("full-text pass failed; the feed items are stored")
+
+
+def _translation_pass(config_dir: Path, report: IngestReport, store: Store) -> None:
+    """Headline translations of the new articles when nlp.yaml turns translation on."""
+    ids = [i for r in report.sources for i in r.new_ids]
+    if not ids:
+        return
+    from nlp.translation import translate_articles, translator_from_config
+
+    try:
+        translator = translator_from_config(config_dir)
+        if translator is not None:
+            store.upsert_articles(translate_articles(store.get_articles(ids), translator))
+    except Exception:
+        log.exception("translation pass failed; the articles are stored untranslated")
 
 
 def _record_health(store: Store, source_id: str, outcome: SourceReport) -> None:

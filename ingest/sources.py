@@ -62,6 +62,7 @@ class Source:
     enabled: bool = True
     city_hint: str | None = None  # news_search: the city the query was built for
     edition: str | None = None  # news_search: e.g. "fr-FR"
+    full_text: bool = False  # fetch each new article's page for its full text (ingest/fulltext.py)
 
 
 @dataclass(slots=True)
@@ -166,6 +167,9 @@ def _common(entry: Any, where: str) -> dict[str, Any]:
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{where}.enabled: expected true or false, got {enabled!r}")
+    full_text = entry.get("full_text", False)
+    if not isinstance(full_text, bool):
+        raise ConfigError(f"{where}.full_text: expected true or false, got {full_text!r}")
     return {
         "id": source_id,
         "url": url,
@@ -174,6 +178,7 @@ def _common(entry: Any, where: str) -> dict[str, Any]:
         "country": country,
         "voice": voice,
         "enabled": enabled,
+        "full_text": full_text,
     }
 
 

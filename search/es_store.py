@@ -999,6 +999,42 @@ class ElasticsearchStore:
         return [Alert.from_dict(json.loads(h["_source"]["doc"]))
                 for h in response["hits"]["hits"]]
 
+    def iter_alerts(
+        self,
+        cities: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        statuses: Sequence[str] = (),
+        since: date | None = None,
+        batch_size: int = 1000,
+    ) -> Iterator[Alert]:
+        """``list_alerts`` order, by search_after pages of ``batch_size``."""
+        clauses: list[dict[str, Any]] = []
+        for field, values in (("city", cities), ("kind", kinds), ("status", statuses)):
+            if values:
+                clauses.append({"terms": {field: list(values)}})
+        if since is not None:
+            clauses.append({"range": {"end": {"gte": since.isoformat()}}})
+        size = max(1, min(batch_size, _MAX_WINDOW))
+        after: list[Any] | None = None
+        while True:
+            hits = self._alert_page({"bool": {"filter": clauses}}, size, after)
+            for hit in hits:
+                yield Alert.from_dict(json.loads(hit["_source"]["doc"]))
+            if len(hits) < size:
+                return
+            after = hits[-1]["sort"]
+
+    @_store_errors
+    def _alert_page(self, query: dict[str, Any], size: int,
+                    after: list[Any] | None) -> list[dict[str, Any]]:
+        self._before_use()
+        extra = {"search_after": after} if after is not None else {}
+        response = self._es.search(
+            index=self.indices["alerts"], query=query, size=size,
+            sort=[{"start": "desc"}, {"peak": "desc"}, {"id": "asc"}], source_includes=["doc"],
+            **extra)
+        return response["hits"]["hits"]
+
     # -- ingest bookkeeping -------------------------------------------------------------------
     def _get(self, index: str, doc_id: str) -> dict[str, Any] | None:
         self._before_use()

@@ -986,6 +986,42 @@ class SQLiteStore:
         ).fetchall()
         return [Alert.from_dict(json.loads(r[0])) for r in rows]
 
+    def iter_alerts(
+        self,
+        cities: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        statuses: Sequence[str] = (),
+        since: date | None = None,
+        batch_size: int = 1000,
+    ) -> Iterator[Alert]:
+        """``list_alerts`` order, by keyset pages of ``batch_size``."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column, values in (("city", cities), ("kind", kinds), ("status", statuses)):
+            if values:
+                where.append(f"{column} IN ({_placeholders(values)})")
+                params.extend(values)
+        if since is not None:
+            where.append('"end" >= ?')
+            params.append(since.isoformat())
+        last: tuple[str, str, str] | None = None
+        size = max(1, batch_size)
+        while True:
+            cond = list(where)
+            page_params = list(params)
+            if last is not None:
+                cond.append("(start < ? OR (start = ? AND (peak < ? OR (peak = ? AND id > ?))))")
+                page_params.extend([last[0], last[0], last[1], last[1], last[2]])
+            clause = (" WHERE " + " AND ".join(cond)) if cond else ""
+            rows = self._fetch(
+                f"SELECT start, peak, id, doc FROM alerts{clause} "
+                f"ORDER BY start DESC, peak DESC, id LIMIT ?", [*page_params, size])
+            for _start, _peak, _id, doc in rows:
+                yield Alert.from_dict(json.loads(doc))
+            if len(rows) < size:
+                return
+            last = (rows[-1][0], rows[-1][1], rows[-1][2])
+
     # -- ingest bookkeeping -------------------------------------------------------------------
     @_as_store_error
     def get_fetch_state(self, url: str) -> FetchState | None:

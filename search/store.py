@@ -7,7 +7,7 @@ it and must pass the same contract suite (``tests/contract/``). Open one with
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -164,6 +164,18 @@ class Store(Protocol):
         limit: int = 500,
     ) -> list[Alert]:
         """Newest first (by start, then peak)."""
+        ...
+
+    def iter_alerts(
+        self,
+        cities: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        statuses: Sequence[str] = (),
+        since: date | None = None,
+        batch_size: int = 1000,
+    ) -> Iterator[Alert]:
+        """Every matching alert in ``list_alerts`` order, fetched ``batch_size`` at a time
+        (a cursor, not one big list: for export)."""
         ...
 
     # -- ingest bookkeeping -------------------------------------------------------------------

@@ -21,13 +21,25 @@ def register(cli: click.Group) -> None:
                   help="Models directory. Env: CITYRADAR_MODELS_DIR "
                        "(default ~/.cache/cityradar/models).")
     @click.option("--revision", metavar="REV", help="Branch, tag or commit to fetch.")
+    @click.option("--translation", is_flag=True,
+                  help="Fetch the translation models of nlp.yaml (translation.models).")
     @click.pass_obj
     def fetch(settings: Any, model_name: str | None, directory: Path | None,
-              revision: str | None) -> None:
+              revision: str | None, translation: bool) -> None:
         """Download the sentiment model once; tagging then runs without internet access."""
         from cityradar.config import ConfigError, load_yaml
         from nlp.models import DEFAULT_SENTIMENT_MODEL, ModelFetchError, fetch_model
 
+        if translation:
+            from nlp.translation import TranslationSettings
+
+            try:
+                names = TranslationSettings.from_config(settings.config_dir).models.values()
+                for name in dict.fromkeys(names):
+                    click.echo(f"{name}: {fetch_model(name, directory, revision)}")
+            except (ModelFetchError, ConfigError) as exc:
+                raise click.ClickException(str(exc)) from exc
+            return
         if not model_name:
             try:
                 data = load_yaml(Path(settings.config_dir) / "nlp.yaml") or {}

@@ -10,6 +10,8 @@ import streamlit as st
 from alerts.episodes import ALLOWED_TRANSITIONS
 from cityradar.records import ALERT_KINDS, ALERT_STATUSES, Alert, Article
 from ui import auth, charts, data, safe
+from ui.downloads import alerts_frame, articles_frame, csv_download
+from ui.translations import show_translation
 
 PAGE_SIZE = 20
 BASELINE_DAYS = 28
@@ -81,6 +83,7 @@ def render_inbox() -> None:
         row[5].write(f"{alert.severity:.1f}")
         row[6].markdown(STATUS_ICONS.get(alert.status, safe.md(alert.status)))
         row[7].button("Open", key=f"open_{alert.id}", on_click=open_alert, args=(alert.id,))
+    csv_download(alerts_frame(alerts), "alerts", "alerts_inbox", "Download alerts (CSV)")
 
 
 def daily_series(alert: Alert) -> pd.DataFrame:
@@ -195,8 +198,11 @@ def render_episode(alert_id: str) -> None:
     metrics[3].metric("Severity", f"{alert.severity:.1f}")
     metrics[4].metric("Status", safe.md(alert.status))
 
-    st.altair_chart(charts.episode_series(daily_series(alert), alert.start, alert.end,
+    series = daily_series(alert)
+    st.altair_chart(charts.episode_series(series, alert.start, alert.end,
                                           alert.peak), width="stretch")
+    csv_download(series, f"{alert.city}-daily-counts", "episode_series",
+                 "Download daily counts (CSV)")
     render_terms(alert)
 
     st.subheader("Stories behind it")
@@ -206,6 +212,10 @@ def render_episode(alert_id: str) -> None:
     phases = {s["id"]: s.get("phase") for s in data.evidence_story_dicts(alert.evidence)}
     for article in stories:
         st.markdown(story_line(article, alert.city, phases.get(article.id)))
+        show_translation(article)
+    if stories:
+        csv_download(articles_frame(stories), f"{alert.city}-episode-stories", "episode_stories",
+                     "Download stories (CSV)")
 
     st.subheader("What drives it")
     columns = st.columns(3)

@@ -6,6 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts, data, safe
+from ui.downloads import articles_frame, csv_download
+from ui.translations import show_translation
 
 TOP_LANGUAGES = 5
 VOICES = {"Foreign media": "foreign", "Own voice": "own", "Both": None}
@@ -46,6 +48,8 @@ def render_volume(base: data.FilterKey) -> None:
     st.altair_chart(charts.stacked_volume(language_series(frame), "language",
                                           f"Coverage per {interval} by language", interval),
                     width="stretch")
+    csv_download(frame, f"coverage-per-{interval}-by-language", "city_volume",
+                 "Download coverage (CSV)")
 
 
 def render_tone(base: data.FilterKey, city: str) -> None:
@@ -57,6 +61,7 @@ def render_tone(base: data.FilterKey, city: str) -> None:
     tone, share = charts.tone_trend(weekly)
     st.altair_chart(tone, width="stretch")
     st.altair_chart(share, width="stretch")
+    csv_download(weekly, f"{city}-weekly-tone", "city_tone", "Download weekly tone (CSV)")
 
 
 def render_topics_and_outlets(base: data.FilterKey) -> None:
@@ -72,12 +77,14 @@ def render_topics_and_outlets(base: data.FilterKey) -> None:
         left.altair_chart(charts.mix_bars(topics[["name", "count", "kind", "mean_tone"]],
                                           "Topic mix", color="kind" if info else None),
                           width="stretch")
+        csv_download(topics, "topic-mix", "city_topics", "Download topic mix (CSV)", left)
     outlets = data.aggregate(url, base, None, ("outlet",), 15)
     if outlets.empty:
         right.caption("No outlets.")
     else:
         right.altair_chart(charts.mix_bars(outlets.rename(columns={"outlet": "name"})[
             ["name", "count"]], "Top outlets"), width="stretch")
+        csv_download(outlets, "top-outlets", "city_outlets", "Download outlets (CSV)", right)
 
 
 def render_headlines(base: data.FilterKey) -> None:
@@ -90,6 +97,10 @@ def render_headlines(base: data.FilterKey) -> None:
         language = article.tags.language if article.tags else "und"
         st.markdown(f"- {safe.link(article.title, article.url)} — "
                     f"{safe.md(article.outlet or article.domain)} · {safe.md(language)} · {day}")
+        show_translation(article)
+    if result.articles:
+        csv_download(articles_frame(result.articles), "latest-headlines", "city_headlines",
+                     "Download headlines (CSV)")
 
 
 try:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from cityradar.records import SENTIMENT_LABELS
+from search import SearchQuery
 from ui import data, safe
+from ui.downloads import articles_frame, csv_download
+from ui.translations import show_summary_translation, show_translation
 
 PAGE_SIZE = 20
+CSV_LIMIT = 10_000  # rows in the results download (the store's deepest page)
 SORTS = {"Newest": "newest", "Oldest": "oldest", "Relevance": "relevance"}
 
 url = data.store_url()
@@ -59,9 +63,19 @@ try:
                 details.append("topics: " + ", ".join(labels))
         st.markdown(f"**{safe.link(article.title, article.url)}**  \n"
                     + " · ".join(safe.md(d) for d in details))
+        show_translation(article)
         if article.summary:
             st.caption(safe.md(article.summary, 300))
+            show_summary_translation(article)
     if pages > 1:
         st.number_input("Page", min_value=1, max_value=pages, step=1, key="search_page")
+    if result.total:
+        query_text, sort = text.strip(), SORTS[sort_label]
+        everything = SearchQuery(text=query_text, filters=data.to_filter(key), sort=sort,
+                                 limit=CSV_LIMIT)
+        csv_download(lambda: articles_frame(data.get_store(url).search(everything).articles),
+                     "search-results", "search_results",
+                     f"Download results (CSV, {min(result.total, CSV_LIMIT):,} "
+                     f"result{'s' if result.total > 1 else ''})")
 except Exception as exc:  # a store failure (or a bad query) must not crash the app
     data.show_failure("Search", exc)

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import data, safe
+from ui.downloads import csv_download
 
 url = data.store_url()
 
@@ -39,5 +40,6 @@ try:
                    + ", ".join(safe.md(s) for s in frame.loc[frame["state"] == "failing",
                                                              "source"][:10]))
     st.dataframe(frame, hide_index=True, width="stretch")
+    csv_download(frame, "source-health", "sources", "Download source health (CSV)")
 except Exception as exc:  # a store failure mid-page: say so, keep the app alive
     data.show_failure("Loading source health", exc)
