@@ -9,10 +9,10 @@ from tests.ui_fixtures import UiFixture
 
 EXPECTED = {
     None: {"Download alerts (CSV)"},  # the alerts inbox (default page)
-    "pages/city.py": {"Download coverage (CSV)", "Download weekly tone (CSV)",
+    "views/city.py": {"Download coverage (CSV)", "Download weekly tone (CSV)",
                       "Download topic mix (CSV)", "Download outlets (CSV)",
                       "Download headlines (CSV)"},
-    "pages/search.py": {"Download results (CSV, {n} results)"},
+    "views/search.py": {"Download results (CSV, {n} results)"},
 }
 
 
@@ -42,5 +42,5 @@ def test_sources_page_offers_source_health(ui_store: UiFixture, point_app_at) ->
 
     with open_store(ui_store.store_url) as store:
         store.put_source_health(SourceHealth("bbc-world", items_seen=20, items_new=3))
-    app = run_app(ui_store.store_url, point_app_at, "pages/sources.py")
+    app = run_app(ui_store.store_url, point_app_at, "views/sources.py")
     assert "Download source health (CSV)" in labels(app)
