@@ -58,6 +58,7 @@ from search.sqlite_schema import (
     rollups_current,
 )
 from search.store import (
+    TOP_STORY_OUTLETS,
     AggRow,
     ArticleFilter,
     GroupField,
@@ -65,6 +66,7 @@ from search.store import (
     SearchQuery,
     SearchResult,
     StoreError,
+    StoryCount,
     TermStat,
     UpsertResult,
     as_datetime_bounds,
@@ -845,6 +847,25 @@ class SQLiteStore:
         )
         return _agg_rows(self._conn().execute(*_ranked(inner, len(keys), params, size))
                          .fetchall(), group_by)
+
+    @_as_store_error
+    def top_stories(self, filters: ArticleFilter | None = None, size: int = 10
+                    ) -> list[StoryCount]:
+        """See Store.top_stories."""
+        where, params = _filter_sql(filters or ArticleFilter())
+        cond = (" WHERE " + " AND ".join(where)) if where else ""
+        rows = self._conn().execute(
+            f"SELECT story, count(*) AS n, json_group_array(DISTINCT outlet) FROM ("
+            f"SELECT coalesce(a.dup_of, a.id) AS story, a.outlet AS outlet FROM articles a{cond}"
+            f") GROUP BY story ORDER BY n DESC, story LIMIT ?",
+            [*params, max(0, size)],
+        ).fetchall()
+        return [
+            StoryCount(story=row[0], count=int(row[1]),
+                       outlets=sorted(o for o in json.loads(row[2] or "[]") if o)
+                       [:TOP_STORY_OUTLETS])
+            for row in rows
+        ]
 
     @_as_store_error
     def date_range(self, filters: ArticleFilter | None = None) -> tuple[date, date] | None:

@@ -542,3 +542,36 @@ def test_health_reports_ok_and_counts(store: Store, corpus: dict[str, Article]) 
     assert info["articles"] == len(corpus)
     assert isinstance(info["backend"], str) and info["detail"]
     assert store.schema_version() >= 1
+
+
+def test_top_stories_group_syndicated_copies_largest_first(store: Store) -> None:
+    lead = make_article(title="Wuhan hospital story", outlet="Daily Planet",
+                        published_at="2020-02-03")
+    copies = [make_article(title="Wuhan hospital story", outlet=outlet, dup_of=lead.id,
+                           published_at="2020-02-04")
+              for outlet in ("Mirror Times", "Wire Service", "Mirror Times")]
+    other = make_article(title="Wuhan market story", outlet="Le Quotidien",
+                         published_at="2020-02-05")
+    other_copy = make_article(title="Wuhan market story", outlet="Wire Service",
+                              dup_of=other.id, published_at="2020-02-06")
+    single = make_article(title="Wuhan panda story", outlet="Travel Weekly",
+                          published_at="2020-02-07")
+    march_copy = make_article(title="Wuhan market story", outlet="Late Post", dup_of=other.id,
+                              published_at="2020-03-01")
+    beijing = make_article(title="Beijing story", cities=["beijing"], published_at="2020-02-08")
+    store.upsert_articles([lead, *copies, other, other_copy, single, march_copy, beijing])
+    february = ArticleFilter(cities=["wuhan"], date_from=date(2020, 2, 1),
+                             date_to=date(2020, 2, 29))
+
+    stories = store.top_stories(february, size=10)
+    assert [(s.story, s.count) for s in stories] == [
+        (lead.id, 4), *sorted([(other.id, 2), (single.id, 1)], key=lambda s: (-s[1], s[0]))]
+    assert stories[0].outlets == ["Daily Planet", "Mirror Times", "Wire Service"]
+    assert stories[1].outlets == ["Le Quotidien", "Wire Service"]
+    assert [s.count for s in store.top_stories(february, size=1)] == [4]
+    # the filter applies to every copy: without the lead, a story counts its copies only
+    copies_only = ArticleFilter(cities=["wuhan"], outlets=["Mirror Times", "Wire Service"])
+    assert [(s.story, s.count) for s in store.top_stories(copies_only, size=5)] == sorted(
+        [(lead.id, 3), (other.id, 1)], key=lambda s: (-s[1], s[0]))
+    assert store.top_stories(ArticleFilter(cities=["shanghai"])) == []
+    assert store.top_stories(february, size=0) == []
