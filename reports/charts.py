@@ -45,14 +45,13 @@ rcParams.update({
 })
 
 
-# Text stays text: the viewer's fonts (with the CJK fallback) draw it, so a glyph matplotlib's
-# first font lacks is not an error here.
-warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
-
-
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")  # fixed margins (subplots_adjust): one draw, not two
+    with warnings.catch_warnings():
+        # text stays text: the viewer's fonts (with the CJK fallback) draw it, so a glyph
+        # matplotlib's first font lacks is not an error here
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+        fig.savefig(buffer, format="svg")  # fixed margins (subplots_adjust): one draw
     text = buffer.getvalue()
     text = text[text.index("<svg"):]  # drop the XML prolog and doctype: inlined in HTML
     # scale with the page: width 100 %, height from the viewBox

@@ -17,7 +17,6 @@ def render_pdf(report: Report) -> bytes:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     html = render_html(report, for_pdf=True)
-    # base_url None and no external resources: nothing is fetched while laying out
-    return HTML(string=html, base_url=None).write_pdf(
-        metadata={"title": f"CityRadar — {report.title}", "authors": ["CityRadar"]}
-    ) or b""
+    # no base URL and no external resources: nothing is fetched while laying out; the PDF's
+    # title metadata comes from the HTML <title>
+    return HTML(string=html, base_url=None).write_pdf() or b""

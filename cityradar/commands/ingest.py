@@ -75,6 +75,7 @@ def register(cli: click.Group) -> None:
             click.echo(f"cycle {number}: {report.new} new from {len(report.sources)} sources, "
                        f"{len(report.failed)} failed")
             _update_alerts(settings)
+            _monthly_report(settings)
 
         try:
             run_every(cycle, interval_s, max_cycles)
@@ -118,5 +119,19 @@ def _update_alerts(settings: Settings) -> None:
         update_alerts(store, settings.config_dir)
     except Exception:
         log.exception("alert detection failed; watch continues")
+    finally:
+        store.close()
+
+
+def _monthly_report(settings: Settings) -> None:
+    """The previous month's report, once, when config/reports.yaml asks for it."""
+    from reports.scheduled import write_due_report
+
+    store = settings.open_store()
+    try:
+        for line in write_due_report(store, settings.config_dir):
+            click.echo(line)
+    except Exception:
+        log.exception("monthly report failed; watch continues")
     finally:
         store.close()
