@@ -120,7 +120,7 @@ class MonthFigures:
     year_ago_total: int | None
     tagger_versions: list[str]
     languages: list[tuple[str, int]]  # language, reports (the month, all cities)
-    first_day: date | None  # first dated article in the store (for "no data before")
+    first_day: date | None  # first month holding coverage in the store (for "no data before")
 
     @property
     def months(self) -> list[date]:
@@ -163,8 +163,11 @@ def month_figures(store: Store, month: date, cities: Sequence[Any], voice: str =
     for row in store.aggregate(_filter(ids, voice, month, last, unique_stories=True),
                                interval=None, group_by=("city",), size=100_000):
         unique[row.key["city"]] = row.count
-    span = store.date_range(ArticleFilter(voice=None if voice == "all" else voice))
-    first_day = span[0] if span else None
+    # the first month holding coverage (a rollup read, not a scan): changes against months
+    # before it are "no data", not a fall from zero
+    held = store.aggregate(ArticleFilter(voice=None if voice == "all" else voice),
+                           interval="month", size=1)
+    first_day = held[0].bucket if held else None
 
     prev = add_months(month, -1)
     year_ago = months[0]

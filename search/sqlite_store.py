@@ -1206,12 +1206,23 @@ def _filter_sql(filters: ArticleFilter, per_row: bool = False) -> tuple[list[str
                 f"EXISTS (SELECT 1 FROM article_cities WHERE rid = a.rid AND city IN "
                 f"({_placeholders(filters.cities)}){kind})"
             )
+            params.extend(filters.cities)
         else:
+            # day bounds (article_cities keeps the article's UTC day) let the city/day index
+            # pick the period's rows instead of every row of the city; pub_ts stays exact
+            days = ""
+            day_params: list[Any] = []
+            if filters.date_from:
+                days += " AND day >= ?"
+                day_params.append(filters.date_from.isoformat())
+            if filters.date_to:
+                days += " AND day <= ?"
+                day_params.append(filters.date_to.isoformat())
             where.append(
                 f"a.rid IN (SELECT rid FROM article_cities WHERE city IN "
-                f"({_placeholders(filters.cities)}){kind})"
+                f"({_placeholders(filters.cities)}){kind}{days})"
             )
-        params.extend(filters.cities)
+            params.extend([*filters.cities, *day_params])
     if filters.topics:
         if per_row:
             where.append(
