@@ -63,8 +63,14 @@ class Report:
         return self.figures.month
 
     @property
+    def heading(self) -> str:
+        return {"foreign": "Foreign media coverage of the watched cities",
+                "own": "The watched cities' own foreign-language channels",
+                "all": "Foreign-language coverage of the watched cities"}[self.figures.voice]
+
+    @property
     def title(self) -> str:
-        return f"Foreign media coverage of the watched cities — {self.month:%B %Y}"
+        return f"{self.heading} — {self.month:%B %Y}"
 
     def filename(self, fmt: str) -> str:
         return f"cityradar-report-{self.month:%Y-%m}.{fmt}"
