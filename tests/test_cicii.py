@@ -240,8 +240,16 @@ def test_cli_indicators_are_stored_for_the_period_and_media_measured(tmp_path: P
     assert all(c["total"] is None for c in data["cities"] if c["city"] != "wuhan")
     with SQLiteStore(db) as store:
         from reports.cicii import period_covering
+        from reports.monthly import build_report, render_html, render_markdown
 
         assert period_covering(store, date(2020, 3, 1)) == (date(2020, 1, 1), date(2020, 6, 30))
+        # the monthly report of a month inside the period shows the index
+        report = build_report(store, CONFIG_DIR, date(2020, 2, 1), charts=False)
+        assert report.index is not None and report.index.cities[0].city == "wuhan"
+        assert "Influence Index (CICII), 2020-01-01 to 2020-06-30" in render_html(report)
+        assert "## CICII influence index, 2020-01-01 to 2020-06-30" in render_markdown(report)
+        outside = build_report(store, CONFIG_DIR, date(2020, 7, 1), charts=False)
+        assert outside.index is None
     bad = write(tmp_path / "bad.csv", "city,indicator,value\nwuhan,facebook_likes,3\n")
     refused = cli("--db", str(db), "index", "cicii", "--from", "2020-01-01", "--to",
                   "2020-06-30", "--indicators", str(bad))
