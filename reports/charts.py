@@ -175,7 +175,7 @@ def heat_map(rows: Sequence[str], months: Sequence[date],
     height = 0.22 * len(rows) + 0.9
     fig = Figure(figsize=(7.4, height))
     ax = fig.subplots()
-    fig.subplots_adjust(left=0.17, right=0.97, top=1 - 0.3 / height, bottom=0.5 / height)
+    fig.subplots_adjust(left=0.17, right=0.88, top=1 - 0.3 / height, bottom=0.5 / height)
     data = [[math.nan if v is None else v for v in row] for row in values]
     if kind == "volume":
         top = max([v for row in data for v in row if not math.isnan(v)] + [1])
