@@ -256,3 +256,21 @@ def test_cli_indicators_are_stored_for_the_period_and_media_measured(tmp_path: P
     assert refused.returncode != 0
     assert "bad.csv:2: unknown indicator 'facebook_likes'" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_an_imported_media_value_overrides_the_measured_one(tmp_path: Path) -> None:
+    from reports.cicii import index_for_period
+    from search.sqlite_store import SQLiteStore
+    from tests.contract.factories import make_article
+
+    with SQLiteStore(tmp_path / "store.db") as store:
+        store.upsert_articles([make_article(cities=["wuhan"], language="en",
+                                            published_at="2020-02-10")])
+        result = index_for_period(store, CONFIG_DIR, date(2020, 1, 1), date(2020, 6, 30),
+                                  city_ids=["wuhan"],
+                                  imported={"wuhan": {"english_reports": 500_742.0}})
+    measured = result.cities[0].indicators
+    assert measured["english_reports"]["value"] == 500_742.0
+    assert measured["english_reports"]["source"] == "csv"
+    assert measured["other_language_reports"] == {
+        "value": 0.0, "score": 0.0, "benchmark": 1_000_000.0, "source": "store (reach)"}
