@@ -182,27 +182,28 @@ try:
 
     st.subheader(f"City ranking, {month:%B %Y}")
     table = ranking_frame(f, alerts)
-    percent = st.column_config.NumberColumn(format="%+.0f%%", width="small")
-    count = st.column_config.NumberColumn(format="localized", width="small")
+    # pixel widths: the whole ranking fits the page without scrolling sideways
+    percent = st.column_config.NumberColumn(format="%+.0f%%", width=72)
+    count = st.column_config.NumberColumn(format="localized", width=62)
     st.dataframe(
         table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
         column_config={
-            "Rank": st.column_config.NumberColumn(width="small"),
-            "Move": st.column_config.TextColumn(help=f"Rank change on {prev:%B}", width="small"),
-            "City": st.column_config.TextColumn(width="medium"),
-            "Reports": st.column_config.NumberColumn(format="localized", width="small",
+            "Rank": st.column_config.NumberColumn(width=46),
+            "Move": st.column_config.TextColumn(help=f"Rank change on {prev:%B}", width=52),
+            "City": st.column_config.TextColumn(width=120),
+            "Reports": st.column_config.NumberColumn(format="localized", width=66,
                                                      help="Every copy of a story (reach)"),
             "English": count, "Other": count,
-            "Unique": st.column_config.NumberColumn(format="localized", width="small",
+            "Unique": st.column_config.NumberColumn(format="localized", width=62,
                                                     help="Unique stories (first copies)"),
             f"vs {prev:%b}": percent, f"vs {add_months(month, -12):%b %Y}": percent,
-            "Tone": st.column_config.NumberColumn(format="%+.2f", width="small",
+            "Tone": st.column_config.NumberColumn(format="%+.2f", width=60,
                                                   help="Mean tone: -1 negative … +1 positive"),
-            "Tone Δ": st.column_config.NumberColumn(format="%+.2f", width="small",
+            "Tone Δ": st.column_config.NumberColumn(format="%+.2f", width=62,
                                                     help=f"Change on {prev:%B}"),
-            "Negative": st.column_config.NumberColumn(format="%.0f%%", width="small",
+            "Negative": st.column_config.NumberColumn(format="%.0f%%", width=70,
                                                       help="Share of negative reports"),
-            "Alerts": st.column_config.NumberColumn(width="small",
+            "Alerts": st.column_config.NumberColumn(width=56,
                                                     help="Alert episodes in the month"),
         })
     if f"vs {add_months(month, -12):%b %Y}" not in table.columns:
