@@ -307,6 +307,10 @@ class EmailNotifier:
         return message
 
     def send(self, payload: Mapping[str, Any]) -> None:
+        self.deliver(self.message(payload))
+
+    def deliver(self, message: EmailMessage) -> None:
+        """Send any message (an alert, a monthly report) through the configured server."""
         cfg = self.config
         try:
             with smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s) as smtp:
@@ -315,7 +319,7 @@ class EmailNotifier:
                 user = os.environ.get(cfg.username_env, "") if cfg.username_env else ""
                 if user:
                     smtp.login(user, os.environ.get(cfg.password_env, ""))
-                smtp.send_message(self.message(payload))
+                smtp.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:
             raise NotifyError(f"{type(exc).__name__}: {exc} ({cfg.host}:{cfg.port})") from exc
 

@@ -63,6 +63,7 @@ from search.es_transport import PlainJsonHttpNode, plain_json_wanted
 from search.spool import Spool
 from search.sqlite_store import terms_of
 from search.store import (
+    TOP_STORY_OUTLETS,
     AggRow,
     ArticleFilter,
     GroupField,
@@ -70,6 +71,7 @@ from search.store import (
     SearchQuery,
     SearchResult,
     StoreError,
+    StoryCount,
     TermStat,
     UpsertResult,
     as_datetime_bounds,
@@ -900,6 +902,60 @@ class ElasticsearchStore:
                     negative=int(node["neg"]["doc_count"]),
                 ))
         return rows
+
+    @_store_errors
+    def top_stories(self, filters: ArticleFilter | None = None, size: int = 10
+                    ) -> list[StoryCount]:
+        """See Store.top_stories: syndicated copies counted per ``dup_of`` (a terms
+        aggregation; exact up to 10,000 stories with copies), plus each story's first-seen
+        copy where it matches the filter; stories without copies fill the list by id."""
+        self._before_use()
+        size = max(0, size)
+        if size == 0:
+            return []
+        clauses = filter_clauses(filters or ArticleFilter())
+        response = self._es.search(
+            index=self.articles_index, query={"bool": {"filter": clauses}}, size=0,
+            track_total_hits=False,
+            aggs={"copies": {
+                "terms": {"field": "dup_of", "size": _MAX_WINDOW,
+                          "order": [{"_count": "desc"}, {"_key": "asc"}]},
+                "aggs": {"outlets": {"terms": {"field": "outlet", "size": TOP_STORY_OUTLETS,
+                                               "order": {"_key": "asc"}}}},
+            }},
+        )
+        counts: dict[str, int] = {}
+        outlets: dict[str, set[str]] = {}
+        for bucket in response["aggregations"]["copies"]["buckets"]:
+            key = str(bucket["key"])
+            counts[key] = int(bucket["doc_count"])
+            outlets[key] = {str(b["key"]) for b in bucket["outlets"]["buckets"]}
+        first_seen = [*clauses, {"bool": {"must_not": [{"exists": {"field": "dup_of"}}]}}]
+        ids = list(counts)
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start:start + _ID_CHUNK]
+            hits = self._es.search(
+                index=self.articles_index, size=len(chunk), track_total_hits=False,
+                query={"bool": {"filter": [*first_seen, {"terms": {"id": chunk}}]}},
+                source_includes=["id", "outlet"],
+            )["hits"]["hits"]
+            for hit in hits:
+                counts[hit["_source"]["id"]] += 1
+                outlets[hit["_source"]["id"]].add(hit["_source"].get("outlet") or "")
+        if sum(1 for n in counts.values() if n > 1) < size:  # count-1 stories may make the list
+            hits = self._es.search(
+                index=self.articles_index, size=size, track_total_hits=False,
+                query={"bool": {"filter": first_seen,
+                                "must_not": [{"terms": {"id": ids}}] if ids else []}},
+                sort=[{"id": "asc"}], source_includes=["id", "outlet"],
+            )["hits"]["hits"]
+            for hit in hits:
+                counts[hit["_source"]["id"]] = 1
+                outlets[hit["_source"]["id"]] = {hit["_source"].get("outlet") or ""}
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:size]
+        return [StoryCount(story=key, count=n,
+                           outlets=sorted(o for o in outlets[key] if o)[:TOP_STORY_OUTLETS])
+                for key, n in ranked]
 
     @_store_errors
     def date_range(self, filters: ArticleFilter | None = None) -> tuple[date, date] | None:

@@ -58,6 +58,7 @@ from search.sqlite_schema import (
     rollups_current,
 )
 from search.store import (
+    TOP_STORY_OUTLETS,
     AggRow,
     ArticleFilter,
     GroupField,
@@ -65,6 +66,7 @@ from search.store import (
     SearchQuery,
     SearchResult,
     StoreError,
+    StoryCount,
     TermStat,
     UpsertResult,
     as_datetime_bounds,
@@ -847,6 +849,25 @@ class SQLiteStore:
                          .fetchall(), group_by)
 
     @_as_store_error
+    def top_stories(self, filters: ArticleFilter | None = None, size: int = 10
+                    ) -> list[StoryCount]:
+        """See Store.top_stories."""
+        where, params = _filter_sql(filters or ArticleFilter())
+        cond = (" WHERE " + " AND ".join(where)) if where else ""
+        rows = self._conn().execute(
+            f"SELECT story, count(*) AS n, json_group_array(DISTINCT outlet) FROM ("
+            f"SELECT coalesce(a.dup_of, a.id) AS story, a.outlet AS outlet FROM articles a{cond}"
+            f") GROUP BY story ORDER BY n DESC, story LIMIT ?",
+            [*params, max(0, size)],
+        ).fetchall()
+        return [
+            StoryCount(story=row[0], count=int(row[1]),
+                       outlets=sorted(o for o in json.loads(row[2] or "[]") if o)
+                       [:TOP_STORY_OUTLETS])
+            for row in rows
+        ]
+
+    @_as_store_error
     def date_range(self, filters: ArticleFilter | None = None) -> tuple[date, date] | None:
         where, params = _filter_sql(filters or ArticleFilter())
         where.append("a.pub_ts IS NOT NULL")
@@ -1221,12 +1242,23 @@ def _filter_sql(filters: ArticleFilter, per_row: bool = False) -> tuple[list[str
                 f"EXISTS (SELECT 1 FROM article_cities WHERE rid = a.rid AND city IN "
                 f"({_placeholders(filters.cities)}){kind})"
             )
+            params.extend(filters.cities)
         else:
+            # day bounds (article_cities keeps the article's UTC day) let the city/day index
+            # pick the period's rows instead of every row of the city; pub_ts stays exact
+            days = ""
+            day_params: list[Any] = []
+            if filters.date_from:
+                days += " AND day >= ?"
+                day_params.append(filters.date_from.isoformat())
+            if filters.date_to:
+                days += " AND day <= ?"
+                day_params.append(filters.date_to.isoformat())
             where.append(
                 f"a.rid IN (SELECT rid FROM article_cities WHERE city IN "
-                f"({_placeholders(filters.cities)}){kind})"
+                f"({_placeholders(filters.cities)}){kind}{days})"
             )
-        params.extend(filters.cities)
+            params.extend([*filters.cities, *day_params])
     if filters.topics:
         if per_row:
             where.append(

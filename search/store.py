@@ -80,6 +80,18 @@ class TermStat:
 
 
 @dataclass(slots=True)
+class StoryCount:
+    """One story (a first-seen article and its syndicated copies) in ``Store.top_stories``."""
+
+    story: str  # id of the first-seen copy: an article's ``dup_of``, else its own id
+    count: int  # matching articles of the story (the first copy if it matches, and its copies)
+    outlets: list[str]  # distinct outlets among them, sorted (at most ``TOP_STORY_OUTLETS``)
+
+
+TOP_STORY_OUTLETS = 20
+
+
+@dataclass(slots=True)
 class UpsertResult:
     inserted: int = 0
     updated: int = 0
@@ -139,6 +151,13 @@ class Store(Protocol):
         ...
 
     def date_range(self, filters: ArticleFilter | None = None) -> tuple[date, date] | None: ...
+
+    def top_stories(self, filters: ArticleFilter | None = None, size: int = 10
+                    ) -> list[StoryCount]:
+        """The most-covered stories among the matching articles: articles grouped by story
+        (``dup_of`` or, for a first-seen copy, its own id), largest first, ties by story id.
+        The filter applies to every copy (``unique_stories`` makes every count 1)."""
+        ...
 
     def term_stats(
         self,

@@ -72,3 +72,21 @@ def wait_for_charts(page, count: int) -> None:
             });
         }""",
         arg=count, timeout=WAIT_MS)
+
+
+@pytest.fixture(scope="session")
+def report_demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo store at scale 1:200 (about 10,000 articles: the Wuhan/Beijing 2020 pattern),
+    built once per session with `cityradar demo --no-ui` for the report and Overview tests."""
+    import subprocess
+    import sys
+
+    db = tmp_path_factory.mktemp("report_demo") / "demo.db"
+    run = subprocess.run(
+        [sys.executable, "-m", "cityradar.cli", "--db", str(db), "demo", "--no-ui",
+         "--scale", "200"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=280, check=False,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("CITYRADAR_")},
+             "PYTHONPATH": str(REPO_ROOT)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    return db

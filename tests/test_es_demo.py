@@ -144,6 +144,32 @@ def test_demo_says_why_when_elasticsearch_does_not_answer(tmp_path: Path) -> Non
         open_fresh_store(f"{nobody.url}?compat=plain&spool={tmp_path}")
 
 
+def test_demo_month_ranking_is_the_same_as_on_sqlite(es_demo: EsDemo, tmp_path: Path) -> None:
+    """The monthly report's ranking (reports.ranking) from the Elasticsearch demo equals the
+    one from the same seeded demo in SQLite, for the Wuhan and the Beijing month."""
+    from nlp.gazetteer import load_cities
+    from reports.ranking import month_figures
+    from search.sqlite_store import SQLiteStore
+
+    db = tmp_path / "demo.db"
+    run = cli("--db", str(db), "demo", "--no-ui", "--scale", str(SCALE))
+    assert run.returncode == 0, run.stderr[-3000:]
+    cities = load_cities(CONFIG_DIR)
+    es_store, sqlite_store = open_demo_store(es_demo), SQLiteStore(db, readonly=True)
+    try:
+        for month, leader in ((date(2020, 2, 1), "wuhan"), (date(2020, 6, 1), "beijing")):
+            ranked = [month_figures(store, month, cities, with_details=False).cities
+                      for store in (es_store, sqlite_store)]
+            rows = [[(c.city, c.rank, c.rank_change, c.reports, c.english, c.other, c.unique,
+                      c.prev_reports, None if c.tone is None else round(c.tone, 6))
+                     for c in cities_ranked] for cities_ranked in ranked]
+            assert rows[0] == rows[1]
+            assert rows[0][0][0] == leader
+    finally:
+        es_store.close()
+        sqlite_store.close()
+
+
 @pytest.mark.browser
 def test_ui_on_the_demo_indices_shows_the_wuhan_episode_then_the_outage(
     es_demo: EsDemo, browser

@@ -21,6 +21,7 @@ from ui import auth, data, safe  # noqa: E402
 st.set_page_config(page_title="CityRadar", page_icon=":material/radar:", layout="wide")
 
 PAGES = [
+    st.Page("views/overview.py", title="Overview", icon=":material/leaderboard:"),
     st.Page("views/alerts.py", title="Alerts", icon=":material/notifications_active:",
             default=True),
     st.Page("views/city.py", title="City", icon=":material/location_city:"),

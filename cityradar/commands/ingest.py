@@ -94,6 +94,7 @@ def register(cli: click.Group) -> None:
                 click.echo(f"error: cycle {number}: all {len(report.sources)} sources failed",
                            err=True)
             _update_alerts(settings)
+            _monthly_report(settings)
 
         try:
             run_every(cycle, interval_s, max_cycles)
@@ -141,5 +142,19 @@ def _update_alerts(settings: Settings) -> None:
         update_alerts(store, settings.config_dir)
     except Exception:
         log.exception("alert detection failed; watch continues")
+    finally:
+        store.close()
+
+
+def _monthly_report(settings: Settings) -> None:
+    """The previous month's report, once, when config/reports.yaml asks for it."""
+    from reports.scheduled import write_due_report
+
+    store = settings.open_store()
+    try:
+        for line in write_due_report(store, settings.config_dir):
+            click.echo(line)
+    except Exception:
+        log.exception("monthly report failed; watch continues")
     finally:
         store.close()

@@ -542,3 +542,93 @@ def test_health_reports_ok_and_counts(store: Store, corpus: dict[str, Article]) 
     assert info["articles"] == len(corpus)
     assert isinstance(info["backend"], str) and info["detail"]
     assert store.schema_version() >= 1
+
+
+def test_top_stories_group_syndicated_copies_largest_first(store: Store) -> None:
+    lead = make_article(title="Wuhan hospital story", outlet="Daily Planet",
+                        published_at="2020-02-03")
+    copies = [make_article(title="Wuhan hospital story", outlet=outlet, dup_of=lead.id,
+                           published_at="2020-02-04")
+              for outlet in ("Mirror Times", "Wire Service", "Mirror Times")]
+    other = make_article(title="Wuhan market story", outlet="Le Quotidien",
+                         published_at="2020-02-05")
+    other_copy = make_article(title="Wuhan market story", outlet="Wire Service",
+                              dup_of=other.id, published_at="2020-02-06")
+    single = make_article(title="Wuhan panda story", outlet="Travel Weekly",
+                          published_at="2020-02-07")
+    march_copy = make_article(title="Wuhan market story", outlet="Late Post", dup_of=other.id,
+                              published_at="2020-03-01")
+    beijing = make_article(title="Beijing story", cities=["beijing"], published_at="2020-02-08")
+    store.upsert_articles([lead, *copies, other, other_copy, single, march_copy, beijing])
+    february = ArticleFilter(cities=["wuhan"], date_from=date(2020, 2, 1),
+                             date_to=date(2020, 2, 29))
+
+    stories = store.top_stories(february, size=10)
+    assert [(s.story, s.count) for s in stories] == [
+        (lead.id, 4), *sorted([(other.id, 2), (single.id, 1)], key=lambda s: (-s[1], s[0]))]
+    assert stories[0].outlets == ["Daily Planet", "Mirror Times", "Wire Service"]
+    assert stories[1].outlets == ["Le Quotidien", "Wire Service"]
+    assert [s.count for s in store.top_stories(february, size=1)] == [4]
+    # the filter applies to every copy: without the lead, a story counts its copies only
+    copies_only = ArticleFilter(cities=["wuhan"], outlets=["Mirror Times", "Wire Service"])
+    assert [(s.story, s.count) for s in store.top_stories(copies_only, size=5)] == sorted(
+        [(lead.id, 3), (other.id, 1)], key=lambda s: (-s[1], s[0]))
+    assert store.top_stories(ArticleFilter(cities=["shanghai"])) == []
+    assert store.top_stories(february, size=0) == []
+
+
+def test_month_ranking_is_the_same_on_every_backend(store: Store) -> None:
+    """reports.ranking reads a month's city ranking through the Store API only: every
+    backend must give the same figures (coverage as a place, foreign voice)."""
+    from types import SimpleNamespace
+
+    from reports.ranking import month_figures
+
+    lead = make_article(title="Wuhan virus story", cities=["wuhan"], language="en",
+                        sentiment=-0.5, topics=["health"], published_at="2020-02-03",
+                        country="US")
+    store.upsert_articles([
+        lead,
+        make_article(title="Wuhan virus story", cities=["wuhan"], language="en", sentiment=-0.5,
+                     topics=["health"], published_at="2020-02-04", country="AU",
+                     outlet="Mirror Times", dup_of=lead.id),
+        make_article(cities=["wuhan"], language="en", sentiment=-0.5, topics=["health"],
+                     published_at="2020-02-05", country="US"),
+        make_article(cities=["wuhan"], language="fr", sentiment=-0.5, topics=["health"],
+                     published_at="2020-02-06", country="GB"),
+        make_article(cities=["wuhan"], language="en", sentiment=0.0, published_at="2020-01-10"),
+        *[make_article(cities=["shanghai"], language="en", sentiment=0.5, topics=["economy"],
+                       published_at=f"2020-02-1{i}") for i in range(2)],
+        *[make_article(cities=["shanghai"], language="en", sentiment=0.5,
+                       published_at=f"2020-01-1{i}") for i in range(3)],
+        make_article(cities=["beijing"], language="de", sentiment=0.0,
+                     published_at="2020-02-20"),
+        make_article(cities=[], government=["beijing"], language="en",
+                     published_at="2020-02-21"),  # the government, not the city
+        make_article(cities=["chengdu"], voice="own", published_at="2020-02-22"),
+    ])
+    store.upsert_alert(make_alert(city="wuhan", start=date(2020, 1, 28), end=date(2020, 2, 3)))
+    cities = [SimpleNamespace(id=c, name=c.title(), zh="")
+              for c in ("wuhan", "shanghai", "beijing", "chengdu")]
+
+    figures = month_figures(store, date(2020, 2, 1), cities)
+    got = {c.city: c for c in figures.cities}
+    assert [(c.city, c.rank, c.rank_change) for c in figures.cities] == [
+        ("wuhan", 1, 1), ("shanghai", 2, -1), ("beijing", 3, 0), ("chengdu", 4, 0)]
+    assert [(c.reports, c.english, c.other, c.unique, c.prev_reports)
+            for c in figures.cities] == [(4, 3, 1, 3, 1), (2, 2, 0, 2, 3), (1, 0, 1, 1, 0),
+                                         (0, 0, 0, 0, 0)]
+    assert got["wuhan"].mom == pytest.approx(3.0)
+    assert got["shanghai"].mom == pytest.approx(-1 / 3)
+    assert got["beijing"].mom is None and got["wuhan"].year_ago_reports is None
+    assert got["wuhan"].tone == pytest.approx(-0.5)
+    assert got["wuhan"].negative_share == pytest.approx(1.0)
+    assert got["wuhan"].tone_change == pytest.approx(-0.5)
+    assert [(t["topic"], t["count"]) for t in got["wuhan"].topics] == [("health", 4)]
+    assert got["wuhan"].topics[0]["tone"] == pytest.approx(-0.5)
+    assert [(c["country"], c["count"]) for c in got["wuhan"].countries] == [
+        ("US", 2), ("AU", 1), ("GB", 1)]
+    assert (got["wuhan"].stories[0].id, got["wuhan"].stories[0].copies) == (lead.id, 2)
+    assert [a.city for a in got["wuhan"].alerts] == ["wuhan"]
+    assert [t["reports"] for t in got["wuhan"].trend[-2:]] == [1, 4]
+    assert (figures.total, figures.prev_total, figures.unique_total) == (7, 4, 6)

@@ -1,0 +1,22 @@
+"""The monthly report as PDF, laid out by WeasyPrint from the report's HTML (print CSS: A4,
+a title page, page numbers; charts stay vectors)."""
+
+from __future__ import annotations
+
+import logging
+
+from reports.monthly import Report, render_html
+
+log = logging.getLogger(__name__)
+
+
+def render_pdf(report: Report) -> bytes:
+    from weasyprint import HTML
+
+    # silence WeasyPrint's per-property CSS warnings (its logger is chatty at WARNING)
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    html = render_html(report, for_pdf=True)
+    # no base URL and no external resources: nothing is fetched while laying out; the PDF's
+    # title metadata comes from the HTML <title>
+    return HTML(string=html, base_url=None).write_pdf() or b""
