@@ -62,6 +62,8 @@ from search.store import (
     ArticleFilter,
     GroupField,
     Interval,
+    Market,
+    MarketRow,
     SearchQuery,
     SearchResult,
     StoreError,
@@ -69,6 +71,8 @@ from search.store import (
     UpsertResult,
     as_datetime_bounds,
     day_bucket,
+    market_group,
+    market_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -847,6 +851,20 @@ class SQLiteStore:
                          .fetchall(), group_by)
 
     @_as_store_error
+    def market_aggregate(
+        self, filters: ArticleFilter | None = None, by: Market = "country"
+    ) -> list[MarketRow]:
+        """See Store.market_aggregate. The whole months of the period are answered from the
+        market rollup, the partial months at either end from the detailed tables."""
+        filters = filters or ArticleFilter()
+        group_by = market_group(by)
+        rows: list[AggRow] = []
+        for start, end in _month_slices(filters.date_from, filters.date_to):
+            piece = dataclasses.replace(filters, date_from=start, date_to=end)
+            rows.extend(self.aggregate(piece, None, group_by, size=_ALL_KEYS))
+        return market_rows(rows, by)
+
+    @_as_store_error
     def date_range(self, filters: ArticleFilter | None = None) -> tuple[date, date] | None:
         where, params = _filter_sql(filters or ArticleFilter())
         where.append("a.pub_ts IS NOT NULL")
@@ -1099,6 +1117,31 @@ _ROLLUP_BUCKETS: dict[str, str] = {
     "week": "date(day, 'weekday 0', '-6 days')",  # the Monday on or before the day
     "month": "substr(day, 1, 8) || '01'",
 }
+
+
+_ALL_KEYS = 10_000_000  # aggregate(size=...) that keeps every key
+
+
+def _month_slices(
+    start: date | None, end: date | None
+) -> list[tuple[date | None, date | None]]:
+    """Split the inclusive day range into a partial first month, the whole months between,
+    and a partial last month (whole months can be answered from month rollups)."""
+    if start is None or end is None or end < start:
+        return [(start, end)]
+    first_whole = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)
+                                                ).replace(day=1)
+    after_end = end + timedelta(days=1)
+    last_whole_end = after_end.replace(day=1) - timedelta(days=1)  # end of the last whole month
+    if first_whole > last_whole_end:
+        return [(start, end)]
+    slices: list[tuple[date | None, date | None]] = []
+    if start < first_whole:
+        slices.append((start, first_whole - timedelta(days=1)))
+    slices.append((first_whole, last_whole_end))
+    if last_whole_end < end:
+        slices.append((last_whole_end + timedelta(days=1), end))
+    return slices
 
 
 def _whole_months(filters: ArticleFilter) -> bool:
