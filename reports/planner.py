@@ -1,0 +1,490 @@
+"""What planners need: which topics foreign media cover about a city, in which market, with what
+tone, what is rising or falling, how peers compare, and which own-voice stories got picked up.
+
+Plain functions over the Store query API; the ``cityradar topics`` command and the UI's Planner
+page both call them, so both show the same numbers.
+
+* Market = the outlet's country of origin (``by="country"``) or the article's language
+  (``by="language"``); an unknown country is the market ``"unknown"`` (``Store.market_aggregate``).
+* Rising / falling: the **exact conditional binomial test for two Poisson counts**
+  (Przyborowski & Wilenski). A cell with ``x`` reports in the period (``t1`` days) and ``y`` in
+  the comparison period (``t2`` days) has, if its daily rate did not change,
+  ``x | x + y ~ Binomial(x + y, t1 / (t1 + t2))``. The two-sided p-values of all cells of a
+  city are corrected for testing many cells at once (Benjamini-Hochberg, false discovery
+  rate ``FDR``); a cell is "rising" or "falling" only when the corrected p-value is below
+  ``FDR`` *and* its rate changed by at least ``MIN_CHANGE`` (so a huge market's 3 % drift is
+  not news to a planner). Small counts can never reach significance: the test says so itself.
+* Picked up abroad: see ``find_pickups``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import binomtest, false_discovery_control
+
+from cityradar.records import Article
+from cityradar.settings import DEFAULT_CONFIG_DIR
+from ingest.dedupe import normalized_text, shingle_hashes
+from nlp.gazetteer import load_cities
+from nlp.topics import load_topics
+from search.store import UNKNOWN_MARKET, ArticleFilter, Market, SearchQuery, Store
+
+TEST_NAME = (
+    "exact conditional binomial test for two Poisson counts (period vs comparison period, "
+    "by days), Benjamini-Hochberg FDR 5 % over the city's cells, and a change of at least 50 %"
+)
+FDR = 0.05
+MIN_CHANGE = 0.5  # |rate ratio - 1| needed before a significant change is called a trend
+DEFAULT_MARKETS = 8
+KIND_ORDER = {"opportunity": 0, "neutral": 1, "risk": 2}
+
+# Pick-up linking (see find_pickups); the threshold was chosen on data/eval/pickups.jsonl.
+PICKUP_WINDOW_DAYS = 14
+PICKUP_MIN_CONTAINMENT = 0.3
+
+
+# -- periods ----------------------------------------------------------------------------------
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period of the same length just before ``start``..``end`` (inclusive days)."""
+    if end < start:
+        raise ValueError(f"period ends ({end}) before it starts ({start})")
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def _days(start: date, end: date) -> int:
+    return (end - start).days + 1
+
+
+# -- the matrix -------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class TopicInfo:
+    label: str
+    kind: str  # opportunity | neutral | risk
+
+
+def topic_catalog(config_dir: Path | None = None) -> dict[str, TopicInfo]:
+    """Topic id -> label and kind from the taxonomy (config/topics.yaml)."""
+    return {t.id: TopicInfo(t.label, t.kind)
+            for t in load_topics(Path(config_dir or DEFAULT_CONFIG_DIR))}
+
+
+@dataclass(slots=True)
+class Cell:
+    """One city x market x topic cell, with its change against the comparison period."""
+
+    city: str
+    market: str
+    topic: str
+    label: str
+    kind: str
+    count: int
+    positive: int
+    neutral: int
+    negative: int
+    mean_tone: float | None
+    compare_count: int
+    rate_ratio: float | None  # (count / days) / (compare_count / compare days); None if 0/0
+    p_value: float | None  # corrected (Benjamini-Hochberg); None when nothing to test
+    trend: str  # "rising" | "falling" | ""
+
+    @property
+    def share_positive(self) -> float:
+        return self.positive / self.count if self.count else 0.0
+
+    @property
+    def share_negative(self) -> float:
+        return self.negative / self.count if self.count else 0.0
+
+    def as_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["share_positive"] = round(self.share_positive, 3)
+        row["share_negative"] = round(self.share_negative, 3)
+        row["mean_tone"] = None if self.mean_tone is None else round(self.mean_tone, 3)
+        row["rate_ratio"] = None if self.rate_ratio is None else round(self.rate_ratio, 3)
+        row["p_value"] = None if self.p_value is None else float(f"{self.p_value:.3g}")
+        return row
+
+
+@dataclass(slots=True)
+class Plan:
+    cities: list[str]
+    by: str
+    start: date
+    end: date
+    compare_start: date
+    compare_end: date
+    voice: str | None
+    markets: list[str]  # top markets of the first city, largest first
+    cells: list[Cell] = field(default_factory=list)
+    test: str = TEST_NAME
+
+    def for_city(self, city: str, markets_only: bool = True) -> list[Cell]:
+        return [c for c in self.cells
+                if c.city == city and (not markets_only or c.market in self.markets)]
+
+    def market_volume(self, city: str) -> dict[str, int]:
+        volume: dict[str, int] = defaultdict(int)
+        for cell in self.cells:
+            if cell.city == city:
+                volume[cell.market] += cell.count
+        return dict(volume)
+
+
+def change_test(count: int, days: int, compare_count: int, compare_days: int) -> float | None:
+    """Two-sided p-value of the exact conditional binomial test that two Poisson counts over
+    ``days`` and ``compare_days`` share one daily rate; None when both counts are zero."""
+    total = count + compare_count
+    if total == 0:
+        return None
+    return float(binomtest(count, total, days / (days + compare_days)).pvalue)
+
+
+def _trend(ratio: float | None, p_value: float | None) -> str:
+    if p_value is None or p_value >= FDR:
+        return ""
+    if ratio is None or ratio >= 1 + MIN_CHANGE:  # None: appeared from nothing
+        return "rising"
+    if ratio <= 1 / (1 + MIN_CHANGE):
+        return "falling"
+    return ""
+
+
+def _tally(rows: Iterable[Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in rows:
+        acc = cells.setdefault((row.city, row.market, row.topic),
+                               {"n": 0, "positive": 0, "neutral": 0, "negative": 0,
+                                "tone_sum": 0.0, "toned": 0})
+        acc["n"] += row.count
+        if row.tone in ("positive", "neutral", "negative"):
+            acc[row.tone] += row.count
+        if row.mean_tone is not None:
+            acc["tone_sum"] += row.mean_tone * row.count
+            acc["toned"] += row.count
+    return cells
+
+
+def build_plan(
+    store: Store,
+    cities: Sequence[str],
+    start: date,
+    end: date,
+    compare_start: date | None = None,
+    compare_end: date | None = None,
+    by: Market = "country",
+    voice: str | None = "foreign",
+    top_markets: int = DEFAULT_MARKETS,
+    topics: dict[str, TopicInfo] | None = None,
+) -> Plan:
+    """The topic x market matrix of ``cities`` (the first one's top markets) over
+    ``start``..``end`` with changes against the comparison period (default: the previous
+    period of the same length). ``voice="foreign"`` leaves the cities' own channels out."""
+    if not cities:
+        raise ValueError("give at least one city")
+    if end < start:
+        raise ValueError(f"period ends ({end}) before it starts ({start})")
+    if (compare_start is None) != (compare_end is None):
+        raise ValueError("give both ends of the comparison period, or neither")
+    if compare_start is None or compare_end is None:
+        compare_start, compare_end = previous_period(start, end)
+    if compare_end < compare_start:
+        raise ValueError(f"comparison period ends ({compare_end}) before it starts "
+                         f"({compare_start})")
+    topics = topics if topics is not None else topic_catalog()
+    cities = list(dict.fromkeys(cities))
+    now = _tally(store.market_aggregate(
+        ArticleFilter(cities=cities, voice=voice, date_from=start, date_to=end), by=by))
+    before = _tally(store.market_aggregate(
+        ArticleFilter(cities=cities, voice=voice, date_from=compare_start,
+                      date_to=compare_end), by=by))
+    days, compare_days = _days(start, end), _days(compare_start, compare_end)
+    plan = Plan(cities=cities, by=by, start=start, end=end, compare_start=compare_start,
+                compare_end=compare_end, voice=voice, markets=[])
+    for city in cities:
+        keys = sorted({k for k in (*now, *before) if k[0] == city and k in now})
+        raw_p = [change_test(now[k]["n"], days, before.get(k, {"n": 0})["n"], compare_days)
+                 for k in keys]
+        tested = [i for i, p in enumerate(raw_p) if p is not None]
+        corrected: list[float | None] = [None] * len(keys)
+        if tested:
+            adjusted = false_discovery_control(np.array([raw_p[i] for i in tested]),
+                                               method="bh")
+            for i, p in zip(tested, adjusted, strict=True):
+                corrected[i] = float(p)
+        for key, p_value in zip(keys, corrected, strict=True):
+            acc = now[key]
+            old = before.get(key, {"n": 0})["n"]
+            ratio = (acc["n"] / days) / (old / compare_days) if old else None
+            info = topics.get(key[2], TopicInfo(key[2], "neutral"))
+            plan.cells.append(Cell(
+                city=city, market=key[1], topic=key[2], label=info.label, kind=info.kind,
+                count=acc["n"], positive=acc["positive"], neutral=acc["neutral"],
+                negative=acc["negative"],
+                mean_tone=acc["tone_sum"] / acc["toned"] if acc["toned"] else None,
+                compare_count=old, rate_ratio=ratio, p_value=p_value,
+                trend=_trend(ratio, p_value),
+            ))
+        # Topics that vanished from a market: shown as falling when that is significant.
+        for key in sorted(k for k in before if k[0] == city and k not in now):
+            old = before[key]["n"]
+            p_value = change_test(0, days, old, compare_days)
+            info = topics.get(key[2], TopicInfo(key[2], "neutral"))
+            plan.cells.append(Cell(
+                city=city, market=key[1], topic=key[2], label=info.label, kind=info.kind,
+                count=0, positive=0, neutral=0, negative=0, mean_tone=None,
+                compare_count=old, rate_ratio=0.0, p_value=p_value,
+                trend=_trend(0.0, p_value),
+            ))
+    volume = plan.market_volume(cities[0])
+    plan.markets = [m for m, n in sorted(volume.items(), key=lambda kv: (-kv[1], kv[0]))
+                    if n > 0][:top_markets]
+    plan.cells.sort(key=lambda c: (cities.index(c.city), _market_rank(plan, c.market),
+                                   KIND_ORDER.get(c.kind, 1), -c.count, c.topic))
+    return plan
+
+
+def _market_rank(plan: Plan, market: str) -> int:
+    return plan.markets.index(market) if market in plan.markets else len(plan.markets)
+
+
+def market_summary(plan: Plan, city: str) -> list[dict[str, Any]]:
+    """Per top market of ``city``: volume, and its topics by count, opportunity and risk kept
+    apart (what ``cityradar topics --format json`` prints)."""
+    volume = plan.market_volume(city)
+    out: list[dict[str, Any]] = []
+    for market in plan.markets:
+        cells = sorted((c for c in plan.for_city(city) if c.market == market and c.count),
+                       key=lambda c: (-c.count, c.topic))
+        rows = [c.as_row() for c in cells]
+        out.append({
+            "market": market,
+            "count": volume.get(market, 0),
+            "topics": rows,
+            "opportunity": [r for r in rows if r["kind"] == "opportunity"],
+            "risk": [r for r in rows if r["kind"] == "risk"],
+            "neutral": [r for r in rows if r["kind"] == "neutral"],
+            "rising": [r["topic"] for r in rows if r["trend"] == "rising"],
+            "falling": [c.topic for c in plan.for_city(city)
+                        if c.market == market and c.trend == "falling"],
+        })
+    return out
+
+
+def peer_rows(plan: Plan) -> list[dict[str, Any]]:
+    """The same topic in the same market for every city of the plan: count, share of that
+    city's coverage in the market, mean tone; markets = the first city's top markets."""
+    volume = {city: plan.market_volume(city) for city in plan.cities}
+    rows: list[dict[str, Any]] = []
+    for cell in plan.cells:
+        if cell.market not in plan.markets or not cell.count:
+            continue
+        total = volume[cell.city].get(cell.market, 0)
+        rows.append({
+            "market": cell.market, "topic": cell.topic, "label": cell.label,
+            "kind": cell.kind, "city": cell.city, "count": cell.count,
+            "share_of_market": round(cell.count / total, 3) if total else 0.0,
+            "mean_tone": None if cell.mean_tone is None else round(cell.mean_tone, 3),
+            "trend": cell.trend,
+        })
+    rows.sort(key=lambda r: (_market_rank(plan, r["market"]), r["topic"],
+                             plan.cities.index(r["city"])))
+    return rows
+
+
+def cell_filter(plan: Plan, city: str, market: str, topic: str) -> ArticleFilter:
+    """The article filter behind one cell (for its headlines)."""
+    value = "" if market == UNKNOWN_MARKET else market
+    by_market: dict[str, Any] = (
+        {"countries": [value]} if plan.by == "country" else {"languages": [value]}
+    )
+    return ArticleFilter(cities=[city], topics=[topic], voice=plan.voice,
+                         date_from=plan.start, date_to=plan.end, **by_market)
+
+
+def headlines(store: Store, plan: Plan, city: str, market: str, topic: str,
+              limit: int = 100) -> list[dict[str, Any]]:
+    """A cell's reports, newest first: headline in its original language, outlet, country,
+    language, date, tone (for the city), URL."""
+    result = store.search(SearchQuery(filters=cell_filter(plan, city, market, topic),
+                                      limit=limit))
+    rows = []
+    for article in result.articles:
+        tags = article.tags
+        tone = None
+        if tags is not None:
+            tone = tags.city_sentiment.get(city, tags.sentiment)
+        rows.append({
+            "date": article.published_at.date().isoformat() if article.published_at else "",
+            "headline": article.title,
+            "outlet": article.outlet,
+            "country": article.country or UNKNOWN_MARKET,
+            "language": tags.language if tags else "",
+            "tone": tags.sentiment_label if tags else "",
+            "tone_score": None if tone is None else round(float(tone), 3),
+            "url": article.url,
+        })
+    return rows
+
+
+# -- picked up abroad -------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Pickup:
+    own_id: str
+    own_date: str
+    own_outlet: str
+    own_headline: str
+    foreign_id: str
+    date: str
+    outlet: str
+    country: str
+    language: str
+    headline: str
+    lag_days: int
+    link: str  # "syndicated copy" | "same story"
+    similarity: float
+
+
+def _story_text(article: Article, strip: Sequence[str]) -> str:
+    text = normalized_text(article.title, article.summary or "")
+    for name in strip:
+        text = text.replace(name, " ")
+    return " ".join(text.split())
+
+
+def _name_forms(city: str, config_dir: Path | None) -> list[str]:
+    """The city's name forms (normalized, longest first): removed before comparing stories,
+    since every candidate shares them."""
+    forms: set[str] = set()
+    for entry in load_cities(Path(config_dir or DEFAULT_CONFIG_DIR)):
+        if entry.id == city:
+            names = [entry.name, entry.zh, entry.zh_hant, *entry.historical]
+            names += [n for group in entry.names.values() for n in group]
+            forms = {normalized_text(n, "") for n in names if n}
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def containment(left: np.ndarray, right: np.ndarray) -> float:
+    """Share of the smaller text's character shingles found in the other text."""
+    if not left.size or not right.size:
+        return 0.0
+    shared = np.intersect1d(left, right, assume_unique=True).size
+    return shared / min(left.size, right.size)
+
+
+def same_story(own: Article, foreign: Article, city_names: Sequence[str] = (),
+               threshold: float = PICKUP_MIN_CONTAINMENT) -> tuple[str, float] | None:
+    """How ``foreign`` is linked to the own-voice story ``own``, or None:
+    "syndicated copy" when the dedupe stage put them in one syndication cluster, else
+    "same story" when the character shingles (ingest.dedupe) of title + summary, with the
+    city's names removed, overlap by at least ``threshold`` (containment)."""
+    if foreign.dup_of == own.id or (foreign.cluster_id and foreign.cluster_id
+                                    in (own.id, own.cluster_id)):
+        return "syndicated copy", 1.0
+    score = containment(shingle_hashes(_story_text(own, city_names)),
+                        shingle_hashes(_story_text(foreign, city_names)))
+    return ("same story", score) if score >= threshold else None
+
+
+def _moment(article: Article) -> datetime:
+    assert article.published_at is not None
+    return article.published_at
+
+
+def find_pickups(
+    store: Store,
+    city: str,
+    start: date,
+    end: date,
+    window_days: int = PICKUP_WINDOW_DAYS,
+    config_dir: Path | None = None,
+    threshold: float = PICKUP_MIN_CONTAINMENT,
+) -> list[Pickup]:
+    """Foreign reports that went on to cover the city's own-voice stories published in
+    ``start``..``end``: a foreign report about the city published within ``window_days``
+    after an own-voice story and linked to it by ``same_story`` (the best-matching own story
+    when several match). Newest own story first, then by lag."""
+    own = [a for a in store.iter_articles(ArticleFilter(
+        cities=[city], voice="own", date_from=start, date_to=end)) if a.published_at]
+    if not own:
+        return []
+    foreign = [a for a in store.iter_articles(ArticleFilter(
+        cities=[city], voice="foreign", date_from=start,
+        date_to=end + timedelta(days=window_days))) if a.published_at]
+    names = _name_forms(city, config_dir)
+    moments = [_moment(a) for a in foreign]  # iter_articles is oldest first
+    foreign_shingles: dict[int, np.ndarray] = {}
+    best: dict[int, tuple[float, Article, str]] = {}
+    for story in own:
+        own_shingles = shingle_hashes(_story_text(story, names))
+        low = bisect.bisect_right(moments, _moment(story))
+        high = bisect.bisect_right(moments, _moment(story) + timedelta(days=window_days))
+        for index in range(low, high):
+            candidate = foreign[index]
+            if candidate.dup_of == story.id or (
+                candidate.cluster_id and candidate.cluster_id in (story.id, story.cluster_id)
+            ):
+                link, score = "syndicated copy", 1.0
+            else:
+                if index not in foreign_shingles:
+                    foreign_shingles[index] = shingle_hashes(_story_text(candidate, names))
+                score = containment(own_shingles, foreign_shingles[index])
+                if score < threshold:
+                    continue
+                link = "same story"
+            if index not in best or score > best[index][0]:
+                best[index] = (score, story, link)
+    pickups = []
+    for index, (score, story, link) in best.items():
+        report = foreign[index]
+        tags = report.tags
+        pickups.append(Pickup(
+            own_id=story.id, own_date=_moment(story).date().isoformat(),
+            own_outlet=story.outlet, own_headline=story.title, foreign_id=report.id,
+            date=_moment(report).date().isoformat(), outlet=report.outlet,
+            country=report.country or UNKNOWN_MARKET,
+            language=tags.language if tags else "", headline=report.title,
+            lag_days=(_moment(report).date() - _moment(story).date()).days,
+            link=link, similarity=round(score, 3),
+        ))
+    pickups.sort(key=lambda p: (p.own_id, p.lag_days, p.foreign_id))
+    pickups.sort(key=lambda p: p.own_date, reverse=True)  # stable: newest own story first
+    return pickups
+
+
+def pickups_by_country(pickups: Sequence[Pickup]) -> list[dict[str, Any]]:
+    """Picked-up reports per country: how many, how many own stories, median lag in days."""
+    groups: dict[str, list[Pickup]] = defaultdict(list)
+    for pickup in pickups:
+        groups[pickup.country].append(pickup)
+    rows = [{
+        "country": country,
+        "reports": len(items),
+        "own_stories": len({p.own_id for p in items}),
+        "median_lag_days": float(np.median([p.lag_days for p in items])),
+    } for country, items in groups.items()]
+    rows.sort(key=lambda r: (-r["reports"], r["country"]))
+    return rows
+
+
+_SAFE_CSV = re.compile(r"^[=+\-@\t\r]")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell value that a spreadsheet will not run as a formula (outside text can start with
+    '=' or '+'); numbers pass through."""
+    if isinstance(value, str) and _SAFE_CSV.match(value):
+        return "'" + value
+    return value
