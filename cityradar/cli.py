@@ -17,7 +17,7 @@ from cityradar.settings import Settings
 
 # Modules under cityradar/commands that each define ``register(cli)``.
 COMMAND_MODULES = ("ingest", "nlp", "evaluation", "alerts", "demo", "reports", "ui", "store",
-                   "models", "gdelt", "imports")
+                   "models", "gdelt", "imports", "topics")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

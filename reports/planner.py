@@ -47,9 +47,11 @@ MIN_CHANGE = 0.5  # |rate ratio - 1| needed before a significant change is calle
 DEFAULT_MARKETS = 8
 KIND_ORDER = {"opportunity": 0, "neutral": 1, "risk": 2}
 
-# Pick-up linking (see find_pickups); the threshold was chosen on data/eval/pickups.jsonl.
+# Pick-up linking (see StoryMatcher); thresholds checked on data/eval/pickups.jsonl.
 PICKUP_WINDOW_DAYS = 14
-PICKUP_MIN_CONTAINMENT = 0.3
+PICKUP_MIN_CONTAINMENT = 0.25
+PICKUP_MIN_RARE = 8
+PICKUP_RARE_DF = 3
 
 
 # -- periods ----------------------------------------------------------------------------------
@@ -384,18 +386,61 @@ def containment(left: np.ndarray, right: np.ndarray) -> float:
     return shared / min(left.size, right.size)
 
 
-def same_story(own: Article, foreign: Article, city_names: Sequence[str] = (),
-               threshold: float = PICKUP_MIN_CONTAINMENT) -> tuple[str, float] | None:
-    """How ``foreign`` is linked to the own-voice story ``own``, or None:
-    "syndicated copy" when the dedupe stage put them in one syndication cluster, else
-    "same story" when the character shingles (ingest.dedupe) of title + summary, with the
-    city's names removed, overlap by at least ``threshold`` (containment)."""
-    if foreign.dup_of == own.id or (foreign.cluster_id and foreign.cluster_id
-                                    in (own.id, own.cluster_id)):
-        return "syndicated copy", 1.0
-    score = containment(shingle_hashes(_story_text(own, city_names)),
-                        shingle_hashes(_story_text(foreign, city_names)))
-    return ("same story", score) if score >= threshold else None
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def syndicated(own: Article, foreign: Article) -> bool:
+    """The dedupe stage put both in one syndication cluster (ingest/dedupe.py)."""
+    return foreign.dup_of == own.id or bool(
+        foreign.cluster_id and foreign.cluster_id in (own.id, own.cluster_id))
+
+
+class StoryMatcher:
+    """Same-story matching of own-voice stories against a pool of foreign reports.
+
+    A foreign report tells the same story when, on title + summary with the city's names
+    removed (every candidate shares those),
+    1. at least ``PICKUP_MIN_CONTAINMENT`` of the smaller text's character shingles (the
+       dedupe stage's shingles: 5 characters, 3 in CJK text) are in the other text,
+    2. at least ``PICKUP_MIN_RARE`` of the shared shingles are *rare*: found in at most
+       ``PICKUP_RARE_DF`` reports of the pool (the city's foreign reports of the period).
+       Stock phrasing ("visitor numbers reach ... during holiday week") is shared by many
+       reports; a pick-up shares the story's own names (an alley, a panda, a port link),
+    3. numbers do not disagree: when both texts carry numbers, they share at least one
+       ("growth target of 6 %" is not the story "growth target of 4 %").
+    A translation in another script shares no shingles and is not found (see README).
+    """
+
+    def __init__(self, pool: Sequence[Article], city_names: Sequence[str] = ()) -> None:
+        self.city_names = list(city_names)
+        self.shingles = [shingle_hashes(self.text(a)) for a in pool]
+        values, counts = (np.unique(np.concatenate(self.shingles), return_counts=True)
+                          if self.shingles else (np.array([], np.uint32), np.array([])))
+        self._rare = values[counts <= PICKUP_RARE_DF]
+
+    def text(self, article: Article) -> str:
+        return _story_text(article, self.city_names)
+
+    def score(self, own: np.ndarray, foreign: np.ndarray) -> tuple[float, int]:
+        """(containment, rare shared shingles) of two shingle sets."""
+        shared = np.intersect1d(own, foreign, assume_unique=True)
+        if not shared.size:
+            return 0.0, 0
+        rare = np.intersect1d(shared, self._rare, assume_unique=True).size
+        return shared.size / min(own.size, foreign.size), int(rare)
+
+    def link(self, own: Article, own_shingles: np.ndarray, foreign: Article,
+             foreign_shingles: np.ndarray) -> tuple[str, float] | None:
+        if syndicated(own, foreign):
+            return "syndicated copy", 1.0
+        score, rare = self.score(own_shingles, foreign_shingles)
+        if score < PICKUP_MIN_CONTAINMENT or rare < PICKUP_MIN_RARE:
+            return None
+        own_numbers = set(_NUMBER.findall(f"{own.title} {own.summary}"))
+        foreign_numbers = set(_NUMBER.findall(f"{foreign.title} {foreign.summary}"))
+        if own_numbers and foreign_numbers and not own_numbers & foreign_numbers:
+            return None
+        return "same story", score
 
 
 def _moment(article: Article) -> datetime:
@@ -410,12 +455,13 @@ def find_pickups(
     end: date,
     window_days: int = PICKUP_WINDOW_DAYS,
     config_dir: Path | None = None,
-    threshold: float = PICKUP_MIN_CONTAINMENT,
 ) -> list[Pickup]:
     """Foreign reports that went on to cover the city's own-voice stories published in
     ``start``..``end``: a foreign report about the city published within ``window_days``
-    after an own-voice story and linked to it by ``same_story`` (the best-matching own story
-    when several match). Newest own story first, then by lag."""
+    after an own-voice story and linked to it (``syndicated`` or ``StoryMatcher``; the
+    best-matching own story when several match). Newest own story first, then by lag.
+
+    Cost: one pass over the city's foreign reports of the period (shingled once)."""
     own = [a for a in store.iter_articles(ArticleFilter(
         cities=[city], voice="own", date_from=start, date_to=end)) if a.published_at]
     if not own:
@@ -423,27 +469,18 @@ def find_pickups(
     foreign = [a for a in store.iter_articles(ArticleFilter(
         cities=[city], voice="foreign", date_from=start,
         date_to=end + timedelta(days=window_days))) if a.published_at]
-    names = _name_forms(city, config_dir)
+    matcher = StoryMatcher(foreign, _name_forms(city, config_dir))
     moments = [_moment(a) for a in foreign]  # iter_articles is oldest first
-    foreign_shingles: dict[int, np.ndarray] = {}
     best: dict[int, tuple[float, Article, str]] = {}
     for story in own:
-        own_shingles = shingle_hashes(_story_text(story, names))
+        own_shingles = shingle_hashes(matcher.text(story))
         low = bisect.bisect_right(moments, _moment(story))
         high = bisect.bisect_right(moments, _moment(story) + timedelta(days=window_days))
         for index in range(low, high):
-            candidate = foreign[index]
-            if candidate.dup_of == story.id or (
-                candidate.cluster_id and candidate.cluster_id in (story.id, story.cluster_id)
-            ):
-                link, score = "syndicated copy", 1.0
-            else:
-                if index not in foreign_shingles:
-                    foreign_shingles[index] = shingle_hashes(_story_text(candidate, names))
-                score = containment(own_shingles, foreign_shingles[index])
-                if score < threshold:
-                    continue
-                link = "same story"
+            found = matcher.link(story, own_shingles, foreign[index], matcher.shingles[index])
+            if found is None:
+                continue
+            link, score = found
             if index not in best or score > best[index][0]:
                 best[index] = (score, story, link)
     pickups = []
