@@ -24,6 +24,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC as UTC_ZONE
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -525,3 +526,97 @@ def csv_safe(value: Any) -> Any:
     if isinstance(value, str) and _SAFE_CSV.match(value):
         return "'" + value
     return value
+
+
+# -- evaluation of the pick-up linking -----------------------------------------------------------
+
+PICKUP_EVAL_SET = Path(__file__).resolve().parents[1] / "data" / "eval" / "pickups.jsonl"
+
+
+@dataclass(slots=True)
+class LinkEvaluation:
+    true_positive: int
+    false_positive: int
+    false_negative: int
+    true_negative: int
+    mistakes: list[str]  # ids of the reports linked or missed wrongly
+
+    @property
+    def precision(self) -> float:
+        linked = self.true_positive + self.false_positive
+        return self.true_positive / linked if linked else 0.0
+
+    @property
+    def recall(self) -> float:
+        wanted = self.true_positive + self.false_negative
+        return self.true_positive / wanted if wanted else 0.0
+
+
+def _eval_article(record: dict[str, Any], voice: str) -> Article:
+    day = date.fromisoformat(record["date"])
+    return Article(
+        id=record["id"], url=f"https://eval.example/{record['id']}", title=record["title"],
+        summary=record["summary"], published_at=datetime(day.year, day.month, day.day, 12,
+                                                         tzinfo=UTC_ZONE),
+        outlet=record["outlet"], country=record.get("country"), voice=voice,  # type: ignore[arg-type]
+    )
+
+
+def evaluate_pickup_links(
+    path: Path = PICKUP_EVAL_SET,
+    background: dict[str, list[Article]] | None = None,
+    config_dir: Path | None = None,
+) -> LinkEvaluation:
+    """Precision and recall of the linking on the hand-labelled pairs of ``path``. The rare-
+    shingle pool of a city is its labelled reports plus ``background`` reports about it (the
+    ordinary coverage a real pool holds; without it nearly every shingle looks rare)."""
+    import json
+
+    own: dict[str, tuple[str, Article]] = {}
+    reports: list[tuple[dict[str, Any], Article]] = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        if record["kind"] == "own":
+            own[record["id"]] = (record["city"], _eval_article(record, "own"))
+        else:
+            reports.append((record, _eval_article(record, "foreign")))
+    result = LinkEvaluation(0, 0, 0, 0, [])
+    matchers: dict[str, StoryMatcher] = {}
+    for city in {c for c, _ in own.values()}:
+        pool = [a for r, a in reports if own[r["own"]][0] == city]
+        pool += (background or {}).get(city, [])
+        matchers[city] = StoryMatcher(pool, _name_forms(city, config_dir))
+    for record, report in reports:
+        city, story = own[record["own"]]
+        matcher = matchers[city]
+        linked = matcher.link(story, shingle_hashes(matcher.text(story)), report,
+                              shingle_hashes(matcher.text(report))) is not None
+        wanted = bool(record["same_story"])
+        if linked and wanted:
+            result.true_positive += 1
+        elif linked:
+            result.false_positive += 1
+            result.mistakes.append(f"{record['id']} (linked, not the same story)")
+        elif wanted:
+            result.false_negative += 1
+            result.mistakes.append(f"{record['id']} (missed)")
+        else:
+            result.true_negative += 1
+    return result
+
+
+def demo_background(cities: Iterable[str], days: int = 91) -> dict[str, list[Article]]:
+    """SYNTHETIC foreign coverage of ``cities`` from the demo corpus (``days`` days of it), as
+    the ordinary-coverage pool for ``evaluate_pickup_links``."""
+    from ingest.demo_corpus import generate
+
+    wanted = set(cities)
+    pool: dict[str, list[Article]] = defaultdict(list)
+    start = date(2020, 4, 1)
+    for article in generate(start=start, end=start + timedelta(days=days - 1)):
+        city = article.extras.get("truth", {}).get("city")
+        if city in wanted and article.voice == "foreign":
+            pool[city].append(article)
+    return dict(pool)
