@@ -24,6 +24,7 @@ PAGES = [
     st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications_active:",
             default=True),
     st.Page("pages/city.py", title="City", icon=":material/location_city:"),
+    st.Page("pages/planner.py", title="Planner", icon=":material/travel_explore:"),
     st.Page("pages/search.py", title="Search", icon=":material/search:"),
     st.Page("pages/sources.py", title="Sources", icon=":material/monitor_heart:"),
 ]
