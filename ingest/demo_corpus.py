@@ -138,6 +138,11 @@ MARKET_LANGUAGE_BOOST: dict[str, dict[str, float]] = {
     "tianjin": {"de": 3.0},
     "chongqing": {"ja": 2.0},
 }
+# ... and from a day on, a market's interest grows (something rising for planners to find).
+MARKET_SHIFTS: list[tuple[str, str, date, float]] = [
+    ("chengdu", "ja", date(2020, 4, 1), 3.0),  # food and pandas in Japanese media, spring 2020
+    ("tianjin", "de", date(2020, 5, 1), 2.5),  # trade and the port in German media
+]
 MARKET_TOPIC_BOOST: dict[tuple[str, str], dict[str, float]] = {
     ("chengdu", "ja"): {"food": 5.0, "pandas_wildlife": 3.0, "culture_heritage": 2.0},
     ("chengdu", "ko"): {"food": 5.0, "pandas_wildlife": 3.0, "sport_events": 2.0},
@@ -407,9 +412,12 @@ class _Writer:
         language = self.rng.choices(self.languages, weights=self.language_weights)[0]
         return language if language in available else "en"
 
-    def market_language(self, city_id: str) -> str:
-        """The language (market) of a background report on ``city_id``."""
-        boost = MARKET_LANGUAGE_BOOST.get(city_id, {})
+    def market_language(self, city_id: str, day: date) -> str:
+        """The language (market) of a background report on ``city_id`` on ``day``."""
+        boost = dict(MARKET_LANGUAGE_BOOST.get(city_id, {}))
+        for city, language, since, factor in MARKET_SHIFTS:
+            if city == city_id and day >= since:
+                boost[language] = boost.get(language, 1.0) * factor
         weights = [w * boost.get(lang, 1.0)
                    for lang, w in zip(self.languages, self.language_weights, strict=True)]
         return self.rng.choices(self.languages, weights=weights)[0]
@@ -531,7 +539,7 @@ def generate(
                 elif planned.get((day, city_id)):
                     yield planned[day, city_id].pop(0)  # in place of a background report
                 else:
-                    language = writer.market_language(city_id)
+                    language = writer.market_language(city_id, day)
                     boost = MARKET_TOPIC_BOOST.get((city_id, language), {})
                     weights = [w * boost.get(t, 1.0)
                                for t, w in zip(topics, topic_weights, strict=True)]

@@ -90,7 +90,9 @@ def test_planner_shows_the_matrix_and_a_cells_headlines(server: str, browser) ->
 
     page = browser.new_page(viewport={"width": 1400, "height": 1700})
     page.goto(server)
-    page.get_by_role("link", name="Planner").click()
+    # The app's own navigation is drawn once app.py has run (the inbox is its first page).
+    expect(page.get_by_text("Alert inbox")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("link", name="Planner", exact=True).click()
     expect(page.get_by_role("heading", name="Topics by market")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("Choose a cell above to list its headlines.")).to_be_visible(
         timeout=WAIT_MS)

@@ -86,8 +86,7 @@ def matrix_chart(table: pd.DataFrame, markets: list[str]) -> alt.Chart:
                                                    range=["#1a7f37", "#b42318"]),
                         legend=alt.Legend(title="trend", orient="bottom")),
     ).transform_calculate(arrow="datum.trend == 'rising' ? '▲' : '▼'")
-    rows = max(1, len(topic_order))
-    return (bubbles + arrows).properties(height=34 * rows + 40)
+    return alt.layer(bubbles, arrows).properties(height=alt.Step(30))
 
 
 def render_matrix(plan, city: str) -> None:  # type: ignore[no-untyped-def]
