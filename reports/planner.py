@@ -65,6 +65,14 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
     return start - timedelta(days=days), start - timedelta(days=1)
 
 
+def default_period(last: date) -> tuple[date, date]:
+    """The planners' default period: the last three calendar months up to ``last``."""
+    month = last.replace(day=1)
+    for _ in range(2):
+        month = (month - timedelta(days=1)).replace(day=1)
+    return month, last
+
+
 def _days(start: date, end: date) -> int:
     return (end - start).days + 1
 

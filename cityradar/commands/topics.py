@@ -53,8 +53,9 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.option("--city", "cities", multiple=True, required=True, metavar="ID",
                   help="City id (repeat to compare peers; the first one picks the markets).")
-    @click.option("--from", "date_from", required=True, metavar="DATE", help="First day.")
-    @click.option("--to", "date_to", required=True, metavar="DATE", help="Last day.")
+    @click.option("--from", "date_from", metavar="DATE",
+                  help="First day (default: the last three calendar months of data).")
+    @click.option("--to", "date_to", metavar="DATE", help="Last day (default: last data day).")
     @click.option("--by", type=click.Choice(["country", "language"]), default="country",
                   show_default=True, help="Market = outlet country or article language.")
     @click.option("--compare-from", metavar="DATE",
@@ -65,7 +66,8 @@ def register(cli: click.Group) -> None:
     @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
                   default="table", show_default=True)
     @click.pass_context
-    def topics(ctx: click.Context, cities: tuple[str, ...], date_from: str, date_to: str,
+    def topics(ctx: click.Context, cities: tuple[str, ...], date_from: str | None,
+               date_to: str | None,
                by: str, compare_from: str | None, compare_to: str | None, markets: int,
                fmt: str) -> None:
         """Which topics foreign media cover about a city, per market, with what tone, rising or
@@ -75,18 +77,18 @@ def register(cli: click.Group) -> None:
         from reports.planner import (
             build_plan,
             csv_safe,
+            default_period,
             find_pickups,
             market_summary,
             peer_rows,
             pickups_by_country,
             topic_catalog,
         )
-        from search.store import StoreError
+        from search.store import ArticleFilter, StoreError
 
         start, end = _parse_day(date_from, "--from"), _parse_day(date_to, "--to")
         compare_start = _parse_day(compare_from, "--compare-from")
         compare_end = _parse_day(compare_to, "--compare-to")
-        assert start is not None and end is not None
         if (compare_start is None) != (compare_end is None):
             raise click.UsageError("give both --compare-from and --compare-to, or neither")
         try:
@@ -100,6 +102,14 @@ def register(cli: click.Group) -> None:
                                    f"(known: {', '.join(sorted(known))})")
         store = _store(ctx)
         try:
+            if start is None or end is None:
+                span = store.date_range(ArticleFilter(cities=list(cities)))
+                if span is None:
+                    raise click.ClickException(f"no dated coverage of {', '.join(cities)} "
+                                               "in the store")
+                last = end or span[1]
+                start = start or default_period(last)[0]
+                end = last
             plan = build_plan(store, cities, start, end, compare_start, compare_end,
                               by=by, top_markets=markets, topics=catalog)  # type: ignore[arg-type]
             pickups = {city: find_pickups(store, city, start, end,

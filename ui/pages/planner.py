@@ -10,7 +10,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from reports.planner import TEST_NAME, csv_safe, peer_rows, pickups_by_country
+from reports.planner import (
+    TEST_NAME,
+    csv_safe,
+    default_period,
+    peer_rows,
+    pickups_by_country,
+)
 from ui import data
 
 url = data.store_url()
@@ -18,14 +24,6 @@ config = str(data.config_dir())
 names = data.city_names(config)
 MARKETS = {"Outlet country": "country", "Language": "language"}
 KIND_LABELS = {"opportunity": "Opportunity", "neutral": "Neutral", "risk": "Risk"}
-
-
-def default_period(last: date) -> tuple[date, date]:
-    """The last three calendar months up to ``last``."""
-    month = last.replace(day=1)
-    for _ in range(2):
-        month = (month - timedelta(days=1)).replace(day=1)
-    return month, last
 
 
 def download(frame: pd.DataFrame, name: str, key: str) -> None:
