@@ -5,9 +5,10 @@ for the period and the comparison period, change tests) for one city over one ye
 store (target p95 <= 300 ms at 1,000,000 articles), plus the own-voice pick-up search for 90
 days (no target; it reads the city's reports of the period).
 
-The store is bench_store.py's synthetic one (same generator, seed and size), built once and
-cached at $CITYRADAR_BENCH_PLANNER_DB (default /tmp/cityradar-planner-bench-<N>.db); opening a
-store built by an older CityRadar adds the market rollup first (timed and printed).
+The store is bench_store.py's synthetic one (same generator, seed and size, same cached file:
+$CITYRADAR_BENCH_PLANNER_DB, else $CITYRADAR_BENCH_DB, else /tmp/cityradar-bench-<N>.db),
+built once; opening a store built before the market rollup existed builds it first (that
+time is printed).
 
     python benchmarks/bench_planner.py [--articles N] [--repeats N]
 """
@@ -40,8 +41,9 @@ def main() -> int:
                         default=int(os.environ.get("CITYRADAR_BENCH_ARTICLES", 1_000_000)))
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
-    default = Path(tempfile.gettempdir()) / f"cityradar-planner-bench-{args.articles}.db"
-    path = Path(os.environ.get("CITYRADAR_BENCH_PLANNER_DB", default))
+    default = Path(tempfile.gettempdir()) / f"cityradar-bench-{args.articles}.db"
+    path = Path(os.environ.get("CITYRADAR_BENCH_PLANNER_DB")
+                or os.environ.get("CITYRADAR_BENCH_DB") or default)
     started = time.perf_counter()
     store = build_large(path, args.articles)
     print(f"planner store ready in {time.perf_counter() - started:.0f} s "

@@ -223,10 +223,12 @@ def build_plan(
     days, compare_days = _days(start, end), _days(compare_start, compare_end)
     plan = Plan(cities=cities, by=by, start=start, end=end, compare_start=compare_start,
                 compare_end=compare_end, voice=voice, markets=[])
+    empty = {"n": 0, "positive": 0, "neutral": 0, "negative": 0, "tone_sum": 0.0, "toned": 0}
     for city in cities:
-        keys = sorted({k for k in (*now, *before) if k[0] == city and k in now})
-        raw_p = [change_test(now[k]["n"], days, before.get(k, {"n": 0})["n"], compare_days)
-                 for k in keys]
+        # Every cell seen in either period (a topic gone from a market can be "falling").
+        keys = sorted({k for k in (*now, *before) if k[0] == city})
+        counts = [(now.get(k, empty)["n"], before.get(k, empty)["n"]) for k in keys]
+        raw_p = [change_test(n, days, old, compare_days) for n, old in counts]
         tested = [i for i, p in enumerate(raw_p) if p is not None]
         corrected: list[float | None] = [None] * len(keys)
         if tested:
@@ -234,29 +236,17 @@ def build_plan(
                                                method="bh")
             for i, p in zip(tested, adjusted, strict=True):
                 corrected[i] = float(p)
-        for key, p_value in zip(keys, corrected, strict=True):
-            acc = now[key]
-            old = before.get(key, {"n": 0})["n"]
-            ratio = (acc["n"] / days) / (old / compare_days) if old else None
+        for key, (n, old), p_value in zip(keys, counts, corrected, strict=True):
+            acc = now.get(key, empty)
+            ratio = (n / days) / (old / compare_days) if old else None
             info = topics.get(key[2], TopicInfo(key[2], "neutral"))
             plan.cells.append(Cell(
                 city=city, market=key[1], topic=key[2], label=info.label, kind=info.kind,
-                count=acc["n"], positive=acc["positive"], neutral=acc["neutral"],
+                count=n, positive=acc["positive"], neutral=acc["neutral"],
                 negative=acc["negative"],
                 mean_tone=acc["tone_sum"] / acc["toned"] if acc["toned"] else None,
                 compare_count=old, rate_ratio=ratio, p_value=p_value,
                 trend=_trend(ratio, p_value),
-            ))
-        # Topics that vanished from a market: shown as falling when that is significant.
-        for key in sorted(k for k in before if k[0] == city and k not in now):
-            old = before[key]["n"]
-            p_value = change_test(0, days, old, compare_days)
-            info = topics.get(key[2], TopicInfo(key[2], "neutral"))
-            plan.cells.append(Cell(
-                city=city, market=key[1], topic=key[2], label=info.label, kind=info.kind,
-                count=0, positive=0, neutral=0, negative=0, mean_tone=None,
-                compare_count=old, rate_ratio=0.0, p_value=p_value,
-                trend=_trend(0.0, p_value),
             ))
     volume = plan.market_volume(cities[0])
     plan.markets = [m for m, n in sorted(volume.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -145,4 +145,5 @@ def test_planner_shows_the_matrix_and_a_cells_headlines(server: str, browser) ->
     peers_csv = Path(download_info.value.path()).read_text(encoding="utf-8")
     assert peers_csv.splitlines()[0].startswith("market,topic,Chengdu")
     assert "JP,Food & cuisine,46,15" in peers_csv
+    page.get_by_role("heading", name="Rising and falling").scroll_into_view_if_needed()
     page.screenshot(path=SCREENSHOTS / "planner_peers.png", full_page=True)

@@ -66,7 +66,7 @@ def matrix_chart(table: pd.DataFrame, markets: list[str]) -> alt.Chart:
                    .tolist())
     base = alt.Chart(shown).encode(
         x=alt.X("market:N", sort=markets, title=None, axis=alt.Axis(orient="top", labelAngle=0)),
-        y=alt.Y("topic:N", sort=topic_order, title=None),
+        y=alt.Y("topic:N", sort=topic_order, title=None, axis=alt.Axis(labelLimit=220)),
     )
     point = alt.selection_point(name="cell", fields=["market", "topic"], on="click")
     bubbles = base.mark_circle(stroke="#444", strokeWidth=0.5).encode(
