@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest, false_discovery_control
+from scipy.stats import binom, false_discovery_control
 
 from cityradar.records import Article
 from cityradar.settings import DEFAULT_CONFIG_DIR
-from ingest.dedupe import normalized_text, shingle_hashes
+from ingest.dedupe import normalized_text, shingle_hash_sets, shingle_hashes
 from nlp.gazetteer import load_cities
 from nlp.topics import load_topics
 from search.store import UNKNOWN_MARKET, ArticleFilter, Market, SearchQuery, Store
@@ -58,9 +58,17 @@ PICKUP_RARE_DF = 3
 # -- periods ----------------------------------------------------------------------------------
 
 def previous_period(start: date, end: date) -> tuple[date, date]:
-    """The period of the same length just before ``start``..``end`` (inclusive days)."""
+    """The period of the same length just before ``start``..``end`` (inclusive days): the same
+    number of calendar months when the period is whole months (Jan-Dec 2020 -> Jan-Dec 2019),
+    else the same number of days. The change test weighs the two periods by their days."""
     if end < start:
         raise ValueError(f"period ends ({end}) before it starts ({start})")
+    if start.day == 1 and (end + timedelta(days=1)).day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        first = start
+        for _ in range(months):
+            first = (first - timedelta(days=1)).replace(day=1)
+        return first, start - timedelta(days=1)
     days = (end - start).days + 1
     return start - timedelta(days=days), start - timedelta(days=1)
 
@@ -155,11 +163,16 @@ class Plan:
 
 def change_test(count: int, days: int, compare_count: int, compare_days: int) -> float | None:
     """Two-sided p-value of the exact conditional binomial test that two Poisson counts over
-    ``days`` and ``compare_days`` share one daily rate; None when both counts are zero."""
+    ``days`` and ``compare_days`` share one daily rate; None when both counts are zero.
+
+    The same p-value as ``scipy.stats.binomtest(count, count + compare_count, days / (days +
+    compare_days)).pvalue`` (the probabilities of all outcomes no likelier than the observed
+    one), computed from one vector of binomial probabilities (binomtest is ~50x slower)."""
     total = count + compare_count
     if total == 0:
         return None
-    return float(binomtest(count, total, days / (days + compare_days)).pvalue)
+    pmf = binom.pmf(np.arange(total + 1), total, days / (days + compare_days))
+    return float(min(1.0, pmf[pmf <= pmf[count] * (1 + 1e-7)].sum()))
 
 
 def _trend(ratio: float | None, p_value: float | None) -> str:
@@ -412,7 +425,7 @@ class StoryMatcher:
 
     def __init__(self, pool: Sequence[Article], city_names: Sequence[str] = ()) -> None:
         self.city_names = list(city_names)
-        self.shingles = [shingle_hashes(self.text(a)) for a in pool]
+        self.shingles = shingle_hash_sets([self.text(a) for a in pool])
         values, counts = (np.unique(np.concatenate(self.shingles), return_counts=True)
                           if self.shingles else (np.array([], np.uint32), np.array([])))
         self._rare = values[counts <= PICKUP_RARE_DF]

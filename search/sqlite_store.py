@@ -861,8 +861,41 @@ class SQLiteStore:
         rows: list[AggRow] = []
         for start, end in _month_slices(filters.date_from, filters.date_to):
             piece = dataclasses.replace(filters, date_from=start, date_to=end)
-            rows.extend(self.aggregate(piece, None, group_by, size=_ALL_KEYS))
+            whole_months = pick_rollup(piece, None, group_by) is not None
+            if whole_months or not filters.cities or not self._rollups_ok:
+                rows.extend(self.aggregate(piece, None, group_by, size=_ALL_KEYS))
+            else:
+                rows.extend(self._market_days(piece, by))
         return market_rows(rows, by)
+
+    def _market_days(self, filters: ArticleFilter, by: str) -> list[AggRow]:
+        """The market matrix of a few days for given cities, read from the city-day index of
+        ``article_cities`` (the general detailed path starts from every report of the city)."""
+        others = dataclasses.replace(filters, cities=())
+        where, params = _filter_sql(others, per_row=True)
+        where.insert(0, f"c.city IN ({_placeholders(filters.cities)})")
+        params[0:0] = list(filters.cities)
+        if not filters.include_government:
+            where.append("c.kind = 'place'")
+        if filters.date_from:
+            where.append("c.day >= ?")
+            params.append(filters.date_from.isoformat())
+        if filters.date_to:
+            where.append("c.day <= ?")
+            params.append(filters.date_to.isoformat())
+        topic_join = "JOIN article_topics t ON t.rid = c.rid"
+        topic_params: list[Any] = []
+        if filters.topics:
+            topic_join += f" AND t.topic IN ({_placeholders(filters.topics)})"
+            topic_params = list(filters.topics)
+        sql = (
+            f"SELECT NULL, c.city, a.{by}, t.topic, a.sentiment_label, count(*), avg(c.tone), "
+            f"sum(a.sentiment_label = 'negative') FROM article_cities c "
+            f"JOIN articles a ON a.rid = c.rid {topic_join} WHERE {' AND '.join(where)} "
+            f"GROUP BY 2, 3, 4, 5"
+        )
+        return _agg_rows(self._conn().execute(sql, [*topic_params, *params]).fetchall(),
+                         ("city", by, "topic", "sentiment_label"))
 
     @_as_store_error
     def date_range(self, filters: ArticleFilter | None = None) -> tuple[date, date] | None:

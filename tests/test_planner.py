@@ -146,11 +146,23 @@ def test_a_cells_headlines_are_its_reports(store: Store) -> None:
 
 def test_change_test_and_previous_period() -> None:
     assert previous_period(date(2020, 3, 1), date(2020, 3, 31)) == (
-        date(2020, 1, 30), date(2020, 2, 29))
+        date(2020, 2, 1), date(2020, 2, 29))  # whole months: the month before
+    assert previous_period(date(2020, 1, 1), date(2020, 12, 31)) == (
+        date(2019, 1, 1), date(2019, 12, 31))
+    assert previous_period(date(2020, 3, 2), date(2020, 3, 29)) == (
+        date(2020, 2, 3), date(2020, 3, 1))  # else the same number of days
     assert change_test(0, 30, 0, 30) is None
     assert change_test(10, 30, 10, 30) == pytest.approx(1.0)
     assert change_test(60, 28, 30, 28) < 0.01
     assert change_test(36, 28, 30, 28) > 0.3
+    # The same p-values as scipy's exact binomial test.
+    from scipy.stats import binomtest
+
+    for count, compare_count, days, compare_days in [(60, 30, 28, 28), (3, 9, 31, 30),
+                                                     (0, 7, 91, 91), (250, 190, 30, 31)]:
+        expected = binomtest(count, count + compare_count,
+                             days / (days + compare_days)).pvalue
+        assert change_test(count, days, compare_count, compare_days) == pytest.approx(expected)
     # Exposure matters: the same counts over a period twice as long are no change at all.
     assert change_test(60, 56, 30, 28) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="before it starts"):

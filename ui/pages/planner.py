@@ -4,7 +4,7 @@ All numbers come from reports/planner.py (the same as `cityradar topics`)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import altair as alt
 import pandas as pd
@@ -16,6 +16,7 @@ from reports.planner import (
     default_period,
     peer_rows,
     pickups_by_country,
+    previous_period,
 )
 from ui import data
 
@@ -241,11 +242,11 @@ try:
         st.info("Pick the last day of the period.")
         st.stop()
     start, end = period[0], period[1]
-    days = (end - start).days + 1
-    previous = (start - timedelta(days=days), start - timedelta(days=1))
+    previous = previous_period(start, end)
     compare = period_cols[1].date_input(
         "Compare with", value=previous, key="planner_compare",
-        help="Default: the previous period of the same length.")
+        help="Default: the previous period of the same length (the same number of months "
+             "when the period is whole months).")
     if not (isinstance(compare, tuple | list) and len(compare) == 2):
         st.info("Pick the last day of the comparison period.")
         st.stop()
