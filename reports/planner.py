@@ -426,9 +426,26 @@ class StoryMatcher:
     def __init__(self, pool: Sequence[Article], city_names: Sequence[str] = ()) -> None:
         self.city_names = list(city_names)
         self.shingles = shingle_hash_sets([self.text(a) for a in pool])
-        values, counts = (np.unique(np.concatenate(self.shingles), return_counts=True)
-                          if self.shingles else (np.array([], np.uint32), np.array([])))
+        every = (np.concatenate(self.shingles) if self.shingles
+                 else np.array([], dtype=np.uint32))
+        owners = np.repeat(np.arange(len(self.shingles)), [s.size for s in self.shingles])
+        values, inverse, counts = np.unique(every, return_inverse=True, return_counts=True)
         self._rare = values[counts <= PICKUP_RARE_DF]
+        # Rare shingle -> the pool reports holding it (sorted by shingle), to find candidates.
+        keep = counts[inverse] <= PICKUP_RARE_DF
+        order = np.argsort(every[keep], kind="stable")
+        self._rare_values = every[keep][order]
+        self._rare_owners = owners[keep][order]
+
+    def rare_hits(self, own: np.ndarray) -> dict[int, int]:
+        """Pool index -> rare shingles it shares with ``own`` (only reports sharing any)."""
+        left = np.searchsorted(self._rare_values, own, side="left")
+        right = np.searchsorted(self._rare_values, own, side="right")
+        hits: dict[int, int] = {}
+        for lo, hi in zip(left.tolist(), right.tolist(), strict=True):
+            for owner in self._rare_owners[lo:hi].tolist():
+                hits[owner] = hits.get(owner, 0) + 1
+        return hits
 
     def text(self, article: Article) -> str:
         return _story_text(article, self.city_names)
@@ -488,7 +505,11 @@ def find_pickups(
         own_shingles = shingle_hashes(matcher.text(story))
         low = bisect.bisect_right(moments, _moment(story))
         high = bisect.bisect_right(moments, _moment(story) + timedelta(days=window_days))
-        for index in range(low, high):
+        # Only reports sharing enough rare shingles can be the same story (or a cluster copy).
+        candidates = {i for i, n in matcher.rare_hits(own_shingles).items()
+                      if n >= PICKUP_MIN_RARE and low <= i < high}
+        candidates.update(i for i in range(low, high) if syndicated(story, foreign[i]))
+        for index in sorted(candidates):
             found = matcher.link(story, own_shingles, foreign[index], matcher.shingles[index])
             if found is None:
                 continue
