@@ -140,7 +140,7 @@ MARKET_LANGUAGE_BOOST: dict[str, dict[str, float]] = {
 }
 # ... and from a day on, a market's interest grows (something rising for planners to find).
 MARKET_SHIFTS: list[tuple[str, str, date, float]] = [
-    ("chengdu", "ja", date(2020, 4, 1), 3.0),  # food and pandas in Japanese media, spring 2020
+    ("chengdu", "ja", date(2020, 4, 1), 5.0),  # food and pandas in Japanese media, spring 2020
     ("tianjin", "de", date(2020, 5, 1), 2.5),  # trade and the port in German media
 ]
 MARKET_TOPIC_BOOST: dict[tuple[str, str], dict[str, float]] = {

@@ -41,7 +41,8 @@ from search.store import UNKNOWN_MARKET, ArticleFilter, Market, SearchQuery, Sto
 
 TEST_NAME = (
     "exact conditional binomial test for two Poisson counts (period vs comparison period, "
-    "by days), Benjamini-Hochberg FDR 5 % over the city's cells, and a change of at least 50 %"
+    "by days), Benjamini-Hochberg FDR 5 % over the city's cells whose counts could reach "
+    "significance (Tarone/Gilbert), and a change of at least 50 %"
 )
 FDR = 0.05
 MIN_CHANGE = 0.5  # |rate ratio - 1| needed before a significant change is called a trend
@@ -175,6 +176,12 @@ def change_test(count: int, days: int, compare_count: int, compare_days: int) ->
     return float(min(1.0, pmf[pmf <= pmf[count] * (1 + 1e-7)].sum()))
 
 
+def _min_p(total: int, days: int, compare_days: int) -> float:
+    """The smallest p-value ``change_test`` can give for ``total`` reports in both periods."""
+    ends = (change_test(total, days, 0, compare_days), change_test(0, days, total, compare_days))
+    return min(p for p in ends if p is not None)
+
+
 def _trend(ratio: float | None, p_value: float | None) -> str:
     if p_value is None or p_value >= FDR:
         return ""
@@ -242,7 +249,10 @@ def build_plan(
         keys = sorted({k for k in (*now, *before) if k[0] == city})
         counts = [(now.get(k, empty)["n"], before.get(k, empty)["n"]) for k in keys]
         raw_p = [change_test(n, days, old, compare_days) for n, old in counts]
-        tested = [i for i, p in enumerate(raw_p) if p is not None]
+        # Tarone / Gilbert: only cells whose counts could reach significance at all enter the
+        # correction (a 1-vs-0 cell can never be significant and would only dilute it).
+        tested = [i for i, p in enumerate(raw_p) if p is not None
+                  and _min_p(sum(counts[i]), days, compare_days) < FDR]
         corrected: list[float | None] = [None] * len(keys)
         if tested:
             adjusted = false_discovery_control(np.array([raw_p[i] for i in tested]),
