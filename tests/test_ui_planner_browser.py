@@ -136,8 +136,11 @@ def test_planner_shows_the_matrix_and_a_cells_headlines(server: str, browser) ->
     assert "NHK World,JP,en,2020-05-15,3" in pickups_csv
 
     # Peers: compare with Chongqing.
-    page.locator(".st-key-planner_peers_pick").click()
-    page.get_by_role("option", name="Chongqing").click()
+    peers_box = page.locator(".st-key-planner_peers_pick input")
+    peers_box.click()
+    peers_box.fill("Chongqing")
+    expect(page.get_by_role("option", name="Chongqing")).to_be_visible(timeout=WAIT_MS)
+    peers_box.press("Enter")
     page.keyboard.press("Escape")
     expect(page.get_by_text("Shares and tone per city")).to_be_visible(timeout=WAIT_MS)
     with page.expect_download(timeout=WAIT_MS) as download_info:

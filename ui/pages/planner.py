@@ -52,7 +52,9 @@ def cell_table(plan, city: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
             "trend": cell.trend, "mean tone": cell.mean_tone,
             "positive %": round(100 * cell.share_positive),
             "negative %": round(100 * cell.share_negative),
-            "p (corrected)": cell.p_value, "topic_id": cell.topic,
+            "p (corrected)": "too few reports" if cell.p_value is None
+            else f"{cell.p_value:.3g}",
+            "topic_id": cell.topic,
         })
     return pd.DataFrame(rows)
 
@@ -71,7 +73,7 @@ def matrix_chart(table: pd.DataFrame, markets: list[str]) -> alt.Chart:
     )
     point = alt.selection_point(name="cell", fields=["market", "topic"], on="click")
     bubbles = base.mark_circle(stroke="#444", strokeWidth=0.5).encode(
-        size=alt.Size("reports:Q", scale=alt.Scale(range=[40, 1400]), legend=alt.Legend(
+        size=alt.Size("reports:Q", scale=alt.Scale(range=[40, 1000]), legend=alt.Legend(
             title="reports", orient="bottom")),
         color=alt.Color("mean tone:Q", scale=alt.Scale(domain=[-1, 1], scheme="redblue"),
                         legend=alt.Legend(title="mean tone", orient="bottom")),
@@ -79,7 +81,7 @@ def matrix_chart(table: pd.DataFrame, markets: list[str]) -> alt.Chart:
                  alt.Tooltip("mean tone:Q", format="+.2f"), "positive %", "negative %"],
     ).add_params(point)
     arrows = base.transform_filter(alt.datum.trend != "").mark_text(
-        dx=16, fontSize=14, fontWeight="bold").encode(
+        dx=24, fontSize=14, fontWeight="bold").encode(
         text=alt.Text("arrow:N"),
         color=alt.Color("trend:N", scale=alt.Scale(domain=["rising", "falling"],
                                                    range=["#1a7f37", "#b42318"]),
@@ -108,7 +110,6 @@ def render_matrix(plan, city: str) -> None:  # type: ignore[no-untyped-def]
         selection_mode="single-row", key="planner_cells",
         column_config={
             "mean tone": st.column_config.NumberColumn(format="%+.2f"),
-            "p (corrected)": st.column_config.NumberColumn(format="%.3g"),
         })
     download(shown, f"{city} topics by market", "dl_matrix")
 
