@@ -150,3 +150,5 @@ def test_planner_shows_the_matrix_and_a_cells_headlines(server: str, browser) ->
     assert "JP,Food & cuisine,46,15" in peers_csv
     page.get_by_role("heading", name="Rising and falling").scroll_into_view_if_needed()
     page.screenshot(path=SCREENSHOTS / "planner_peers.png", full_page=True)
+    page.get_by_role("heading", name="Picked up abroad").scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "planner_pickups.png", full_page=True)

@@ -196,24 +196,24 @@ def render_pickups(city: str, start: date, end: date) -> None:
         "covered within 14 days. Linked when the dedupe stage put them in one syndication "
         "cluster, or when title and summary share enough of the story's rare wording "
         "(names of places, people, events) and no numbers disagree. Translations into "
-        "another script are not found. Precision on a hand-labelled set: see README.")
+        "another script are not found. On a hand-labelled set: precision 0.89 (16 of 18 "
+        "links), recall 0.73.")
     found = data.planner_pickups(url, config, city, start, end)
     if not found:
         st.caption("No own-voice story of this city was picked up in the period.")
         return
-    left, right = st.columns([1, 2])
-    by_country = pd.DataFrame(pickups_by_country(found))
-    with left:
-        st.dataframe(by_country, hide_index=True, width="stretch", key="planner_pickup_c")
-        download(by_country, f"{city} pickups by country", "dl_pickups_country")
+    by_country = pd.DataFrame(pickups_by_country(found)).rename(columns={
+        "reports": "foreign reports", "own_stories": "own stories picked up",
+        "median_lag_days": "median lag (days)"})
+    st.dataframe(by_country, hide_index=True, key="planner_pickup_c")
+    download(by_country, f"{city} pickups by country", "dl_pickups_country")
     detail = pd.DataFrame([{
         "own story": p.own_headline, "own outlet": p.own_outlet, "own date": p.own_date,
         "picked up by": p.outlet, "country": p.country, "language": p.language,
         "date": p.date, "lag (days)": p.lag_days, "headline": p.headline, "link": p.link,
     } for p in found])
-    with right:
-        st.dataframe(detail, hide_index=True, width="stretch", key="planner_pickup_d")
-        download(detail, f"{city} pickups", "dl_pickups")
+    st.dataframe(detail, hide_index=True, width="stretch", key="planner_pickup_d")
+    download(detail, f"{city} pickups", "dl_pickups")
 
 
 try:
