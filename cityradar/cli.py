@@ -18,7 +18,7 @@ from cityradar.settings import Settings
 # Modules under cityradar/commands that each define ``register(cli)``.
 COMMAND_MODULES = ("ingest", "nlp", "evaluation", "alerts", "demo", "reports", "ui", "store",
                    "models", "gdelt", "imports", "security", "fulltext", "export",
-                   "translation")
+                   "translation", "topics")
 
 
 class _Group(click.Group):

@@ -17,9 +17,13 @@ monthly volumes follow the study figures in domain.md at 1:``scale`` (default 1:
 Daily counts are drawn from a Poisson-gamma (negative binomial) around the expected value,
 with weekends at ~65 % of weekdays. Text is built from per-language templates in
 ``config/demo/<lang>.yaml`` (topic x tone) with slot fillers from ``config/demo/cities.yaml``;
-outlets come from ``config/demo/outlets.yaml``. Articles are untagged: tags must come from
-the tagger. Every article carries ``extras["synthetic"] = True`` and, for evaluating the
-tagger, the generator's intent under ``extras["truth"]`` (city, topic, tone, mention kind).
+outlets come from ``config/demo/outlets.yaml``. Planners' markets differ
+(``MARKET_LANGUAGE_BOOST``, ``MARKET_TOPIC_BOOST``: e.g. food and pandas for Chengdu in
+Japanese and Korean outlets, trade for Tianjin in German ones), and a few own-voice stories of
+``config/demo/pickups.yaml`` are picked up by foreign outlets days later. Articles are
+untagged: tags must come from the tagger. Every article carries
+``extras["synthetic"] = True`` and, for evaluating the tagger, the generator's intent under
+``extras["truth"]`` (city, topic, tone, mention kind).
 """
 
 from __future__ import annotations
@@ -125,6 +129,28 @@ CITY_TOPIC_BOOST: dict[str, dict[str, float]] = {
     "shanghai": {"economy_business": 1.4},
     "beijing": {"politics_diplomacy": 1.5, "culture_heritage": 1.3},
     "tianjin": {"economy_business": 1.2},
+}
+# Per-market differences (what planners look for): in some markets a city is covered more
+# often (language share multiplied) and for other topics (topic weight multiplied) than
+# elsewhere. Volumes per city and day are unchanged: only the mix within a city moves.
+MARKET_LANGUAGE_BOOST: dict[str, dict[str, float]] = {
+    "chengdu": {"ja": 3.0, "ko": 3.0},
+    "tianjin": {"de": 3.0},
+    "chongqing": {"ja": 2.0},
+}
+# ... and from a day on, a market's interest grows (something rising for planners to find).
+MARKET_SHIFTS: list[tuple[str, str, date, float]] = [
+    ("chengdu", "ja", date(2020, 4, 1), 5.0),  # food and pandas in Japanese media, spring 2020
+    ("tianjin", "de", date(2020, 5, 1), 2.5),  # trade and the port in German media
+]
+MARKET_TOPIC_BOOST: dict[tuple[str, str], dict[str, float]] = {
+    ("chengdu", "ja"): {"food": 5.0, "pandas_wildlife": 3.0, "culture_heritage": 2.0},
+    ("chengdu", "ko"): {"food": 5.0, "pandas_wildlife": 3.0, "sport_events": 2.0},
+    ("chongqing", "ja"): {"food": 4.0, "tourism": 2.0},
+    ("tianjin", "de"): {"economy_business": 4.0},
+    ("chengdu", "fr"): {"sport_events": 3.0},
+    ("chengdu", "es"): {"sport_events": 3.0},
+    ("chengdu", "it"): {"sport_events": 3.0},
 }
 SURGE_TONE_EARLY = (0.78, 0.18, 0.04)
 SURGE_TONE_RECOVERY = (0.5, 0.3, 0.2)  # Wuhan after the lockdown was lifted (8 Apr 2020)
@@ -386,6 +412,16 @@ class _Writer:
         language = self.rng.choices(self.languages, weights=self.language_weights)[0]
         return language if language in available else "en"
 
+    def market_language(self, city_id: str, day: date) -> str:
+        """The language (market) of a background report on ``city_id`` on ``day``."""
+        boost = dict(MARKET_LANGUAGE_BOOST.get(city_id, {}))
+        for city, language, since, factor in MARKET_SHIFTS:
+            if city == city_id and day >= since:
+                boost[language] = boost.get(language, 1.0) * factor
+        weights = [w * boost.get(lang, 1.0)
+                   for lang, w in zip(self.languages, self.language_weights, strict=True)]
+        return self.rng.choices(self.languages, weights=weights)[0]
+
     def _outlet(self, language: str, city: str, tone: str) -> Outlet:
         own = [o for o in self.config.outlets
                if o.voice == "own" and o.language == language and o.city in (None, city)]
@@ -410,7 +446,7 @@ class _Writer:
         return text.format(**slots)
 
     def article(self, day: date, city_id: str, topic: str, tone: str, mention: str,
-                component: str) -> Article:
+                component: str, language: str | None = None) -> Article:
         city = self.config.cities[city_id]
         if mention == "government":
             available = {lang for lang, by_tone in self.config.government.items()
@@ -420,7 +456,10 @@ class _Writer:
         else:
             available = {lang for lang, pairs in self.config.templates.items()
                          if pairs.get((topic, tone))}
-            language = self._language(available)
+            if language is None:
+                language = self._language(available)
+            elif language not in available:
+                language = "en"
             template = self.rng.choice(self.config.templates[language][(topic, tone)])
         outlet = self._outlet(language, city_id, tone if mention == "place" else "negative")
         title = self._fill(template.title, city, language)
@@ -485,6 +524,7 @@ def generate(
         return counts_rng.poisson(rates)
 
     counts = {c: draw(volumes.total(c)) for c in config.cities}
+    planned = pickup_stories(config, start, end, config_dir)
     government_counts = draw(volumes.government) if "beijing" in config.cities else None
     for index, day in enumerate(volumes.days):
         for city_id in config.cities:
@@ -496,12 +536,73 @@ def generate(
                     recovering = city_id == "wuhan" and day >= date(2020, 4, 8)
                     tone = writer._tone(SURGE_TONE_RECOVERY if recovering else SURGE_TONE_EARLY)
                     yield writer.article(day, city_id, "public_health", tone, "place", "surge")
+                elif planned.get((day, city_id)):
+                    yield planned[day, city_id].pop(0)  # in place of a background report
                 else:
-                    topic = writer.rng.choices(topics, weights=topic_weights)[0]
+                    language = writer.market_language(city_id, day)
+                    boost = MARKET_TOPIC_BOOST.get((city_id, language), {})
+                    weights = [w * boost.get(t, 1.0)
+                               for t, w in zip(topics, topic_weights, strict=True)]
+                    topic = writer.rng.choices(topics, weights=weights)[0]
                     tone = writer._tone(TOPIC_TONES[topic])
-                    yield writer.article(day, city_id, topic, tone, "place", "background")
+                    yield writer.article(day, city_id, topic, tone, "place", "background",
+                                         language=language)
+            yield from planned.pop((day, city_id), [])  # a day without a draw to replace
         if government_counts is not None:
             for _ in range(int(government_counts[index])):
                 tone = writer._tone(GOVERNMENT_TONE)
                 yield writer.article(day, "beijing", "politics_diplomacy", tone,
                                      "government", "government")
+
+
+def pickup_stories(
+    config: DemoConfig, start: date, end: date, config_dir: Path | None = None
+) -> dict[tuple[date, str], list[Article]]:
+    """The own-voice stories of ``config/demo/pickups.yaml`` and their foreign pick-ups, by
+    (day, city): ``generate`` puts each in place of a background report of that city and day,
+    so volumes stay calibrated. SYNTHETIC like the rest."""
+    path = Path(config_dir or DEFAULT_CONFIG_DIR) / "demo" / "pickups.yaml"
+    if not path.exists():
+        return {}
+    doc = load_yaml(path) or {}
+    by_domain = {(o.domain, o.language): o for o in config.outlets}
+    planned: dict[tuple[date, str], list[Article]] = {}
+
+    def add(day: date, city: str, outlet: Outlet, item: dict[str, Any], topic: str,
+            language: str, where: str, hour: int) -> None:
+        title = str(require(item, "title", str, where))
+        url = canonical_url(f"https://{outlet.domain}/{day:%Y/%m/%d}/{_slug(title)}")
+        published = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+        article = Article(
+            id=article_id(url), url=url, title=title,
+            summary=str(require(item, "summary", str, where)), published_at=published,
+            fetched_at=published + timedelta(minutes=30), outlet=outlet.name,
+            domain=outlet.domain, country=outlet.country, source_id=DEMO_SOURCE_ID,
+            voice="own" if outlet.voice == "own" else "foreign",
+            extras={"synthetic": True, "truth": {
+                "city": city, "topic": topic, "tone": "positive", "mention": "place",
+                "component": "pickup", "language": language}},
+        )
+        if start <= day <= end:
+            planned.setdefault((day, city), []).append(article)
+
+    for number, story in enumerate(require(doc, "stories", list, str(path))):
+        where = f"{path}: stories[{number}]"
+        city = str(require(story, "city", str, where))
+        if city not in config.cities:
+            raise ConfigError(f"{where}.city: unknown city {city!r}")
+        day = date.fromisoformat(str(require(story, "date", (str, date), where)))
+        topic = str(require(story, "topic", str, where))
+        own = by_domain.get((str(require(story, "outlet", str, where)), "en"))
+        if own is None or own.voice != "own":
+            raise ConfigError(f"{where}.outlet: not an English own-voice outlet of outlets.yaml")
+        add(day, city, own, story, topic, "en", where, 8)
+        for index, item in enumerate(require(story, "pickups", list, where)):
+            at = f"{where}.pickups[{index}]"
+            language = str(require(item, "language", str, at))
+            outlet = by_domain.get((str(require(item, "outlet", str, at)), language))
+            if outlet is None or outlet.voice == "own":
+                raise ConfigError(f"{at}.outlet: not a foreign {language} outlet of outlets.yaml")
+            lag = int(require(item, "lag", int, at))
+            add(day + timedelta(days=lag), city, outlet, item, topic, language, at, 10)
+    return planned

@@ -68,6 +68,8 @@ from search.store import (
     ArticleFilter,
     GroupField,
     Interval,
+    Market,
+    MarketRow,
     SearchQuery,
     SearchResult,
     StoreError,
@@ -75,6 +77,8 @@ from search.store import (
     TermStat,
     UpsertResult,
     as_datetime_bounds,
+    market_group,
+    market_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -120,6 +124,7 @@ _GROUP_FIELDS: dict[str, str] = {
     "city": "city", "topic": "topics", "language": "language", "outlet": "outlet",
     "country": "country", "sentiment_label": "sentiment_label", "voice": "voice",
 }
+_MARKET_KEYS = 1_000_000  # market_aggregate keeps every cell the nested terms return
 _QUERY_TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
 _WORD = re.compile(r"[^\W_]+")
 _MISSING_ANALYZER = re.compile(r"analyzer \[([\w-]+)\]")
@@ -902,6 +907,14 @@ class ElasticsearchStore:
                     negative=int(node["neg"]["doc_count"]),
                 ))
         return rows
+
+    def market_aggregate(
+        self, filters: ArticleFilter | None = None, by: Market = "country"
+    ) -> list[MarketRow]:
+        """See Store.market_aggregate: one nested terms aggregation (city, market, topic,
+        sentiment label) over the city mentions."""
+        group_by = market_group(by)
+        return market_rows(self.aggregate(filters, None, group_by, size=_MARKET_KEYS), by)
 
     @_store_errors
     def top_stories(self, filters: ArticleFilter | None = None, size: int = 10

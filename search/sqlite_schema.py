@@ -140,6 +140,9 @@ ROLLUPS: tuple[Rollup, ...] = (
     Rollup("day", "day", False, False, ("voice",)),
     Rollup("month_lang", "month", False, False, _TONE_DIMS),
     Rollup("city_topic_month", "month", True, True, ()),
+    # The planners' market matrix: city x topic x outlet country / language x tone label.
+    Rollup("city_topic_month_market", "month", True, True,
+           ("country", "language", "sentiment_label", "voice")),
     Rollup("outlet_month", "month", False, False, ("outlet",)),
     Rollup("topic_day", "day", False, True, ("voice",)),
     Rollup("city_day", "day", True, False, ("voice",)),

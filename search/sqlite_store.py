@@ -63,6 +63,8 @@ from search.store import (
     ArticleFilter,
     GroupField,
     Interval,
+    Market,
+    MarketRow,
     SearchQuery,
     SearchResult,
     StoreError,
@@ -71,6 +73,8 @@ from search.store import (
     UpsertResult,
     as_datetime_bounds,
     day_bucket,
+    market_group,
+    market_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -868,6 +872,53 @@ class SQLiteStore:
         ]
 
     @_as_store_error
+    def market_aggregate(
+        self, filters: ArticleFilter | None = None, by: Market = "country"
+    ) -> list[MarketRow]:
+        """See Store.market_aggregate. The whole months of the period are answered from the
+        market rollup, the partial months at either end from the detailed tables."""
+        filters = filters or ArticleFilter()
+        group_by = market_group(by)
+        rows: list[AggRow] = []
+        for start, end in _month_slices(filters.date_from, filters.date_to):
+            piece = dataclasses.replace(filters, date_from=start, date_to=end)
+            whole_months = pick_rollup(piece, None, group_by) is not None
+            if whole_months or not filters.cities or not self._rollups_ok:
+                rows.extend(self.aggregate(piece, None, group_by, size=_ALL_KEYS))
+            else:
+                rows.extend(self._market_days(piece, by))
+        return market_rows(rows, by)
+
+    def _market_days(self, filters: ArticleFilter, by: str) -> list[AggRow]:
+        """The market matrix of a few days for given cities, read from the city-day index of
+        ``article_cities`` (the general detailed path starts from every report of the city)."""
+        others = dataclasses.replace(filters, cities=())
+        where, params = _filter_sql(others, per_row=True)
+        where.insert(0, f"c.city IN ({_placeholders(filters.cities)})")
+        params[0:0] = list(filters.cities)
+        if not filters.include_government:
+            where.append("c.kind = 'place'")
+        if filters.date_from:
+            where.append("c.day >= ?")
+            params.append(filters.date_from.isoformat())
+        if filters.date_to:
+            where.append("c.day <= ?")
+            params.append(filters.date_to.isoformat())
+        topic_join = "JOIN article_topics t ON t.rid = c.rid"
+        topic_params: list[Any] = []
+        if filters.topics:
+            topic_join += f" AND t.topic IN ({_placeholders(filters.topics)})"
+            topic_params = list(filters.topics)
+        sql = (
+            f"SELECT NULL, c.city, a.{by}, t.topic, a.sentiment_label, count(*), avg(c.tone), "
+            f"sum(a.sentiment_label = 'negative') FROM article_cities c "
+            f"JOIN articles a ON a.rid = c.rid {topic_join} WHERE {' AND '.join(where)} "
+            f"GROUP BY 2, 3, 4, 5"
+        )
+        return _agg_rows(self._conn().execute(sql, [*topic_params, *params]).fetchall(),
+                         ("city", by, "topic", "sentiment_label"))
+
+    @_as_store_error
     def date_range(self, filters: ArticleFilter | None = None) -> tuple[date, date] | None:
         where, params = _filter_sql(filters or ArticleFilter())
         where.append("a.pub_ts IS NOT NULL")
@@ -1156,6 +1207,31 @@ _ROLLUP_BUCKETS: dict[str, str] = {
     "week": "date(day, 'weekday 0', '-6 days')",  # the Monday on or before the day
     "month": "substr(day, 1, 8) || '01'",
 }
+
+
+_ALL_KEYS = 10_000_000  # aggregate(size=...) that keeps every key
+
+
+def _month_slices(
+    start: date | None, end: date | None
+) -> list[tuple[date | None, date | None]]:
+    """Split the inclusive day range into a partial first month, the whole months between,
+    and a partial last month (whole months can be answered from month rollups)."""
+    if start is None or end is None or end < start:
+        return [(start, end)]
+    first_whole = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)
+                                                ).replace(day=1)
+    after_end = end + timedelta(days=1)
+    last_whole_end = after_end.replace(day=1) - timedelta(days=1)  # end of the last whole month
+    if first_whole > last_whole_end:
+        return [(start, end)]
+    slices: list[tuple[date | None, date | None]] = []
+    if start < first_whole:
+        slices.append((start, first_whole - timedelta(days=1)))
+    slices.append((first_whole, last_whole_end))
+    if last_whole_end < end:
+        slices.append((last_whole_end + timedelta(days=1), end))
+    return slices
 
 
 def _whole_months(filters: ArticleFilter) -> bool:

@@ -17,6 +17,10 @@ from cityradar.records import Alert, Article, FetchState, SourceHealth
 Interval = Literal["day", "week", "month"]
 # Dimensions an aggregation can group by (besides the time bucket).
 GroupField = Literal["city", "language", "topic", "outlet", "country", "sentiment_label", "voice"]
+# What a "market" is for planners: the outlet's country of origin, or the article's language.
+Market = Literal["country", "language"]
+MARKETS: tuple[str, ...] = ("country", "language")
+UNKNOWN_MARKET = "unknown"  # outlet country (or language) not known: counted, never dropped
 
 
 class StoreError(RuntimeError):
@@ -69,6 +73,19 @@ class AggRow:
     count: int
     mean_tone: float | None  # mean article sentiment (per-city tone when grouped by city)
     negative: int  # articles labelled negative
+
+
+@dataclass(slots=True)
+class MarketRow:
+    """One cell of the planners' matrix: articles about ``city`` in ``market`` on ``topic``
+    with sentiment label ``tone`` (positive | neutral | negative | "" when untagged)."""
+
+    city: str
+    market: str  # ISO country code or language code; UNKNOWN_MARKET when not known
+    topic: str
+    tone: str
+    count: int
+    mean_tone: float | None  # mean per-city tone score in [-1, 1]
 
 
 @dataclass(slots=True)
@@ -159,6 +176,16 @@ class Store(Protocol):
         The filter applies to every copy (``unique_stories`` makes every count 1)."""
         ...
 
+    def market_aggregate(
+        self, filters: ArticleFilter | None = None, by: Market = "country"
+    ) -> list[MarketRow]:
+        """Counts and per-city tone by city x market (outlet country or language) x topic x
+        sentiment label, over every date the filters allow (no time buckets). An article
+        counts once per city and topic it carries (only the filtered cities/topics when
+        filtered); a missing country or language is the market UNKNOWN_MARKET. Rows ordered
+        by (city, market, topic, tone)."""
+        ...
+
     def term_stats(
         self,
         foreground: ArticleFilter,
@@ -220,6 +247,34 @@ class Store(Protocol):
     def list_meta(self) -> dict[str, str]:
         """Every metadata key and value (for migration)."""
         ...
+
+
+def market_rows(rows: Iterable[AggRow], by: Market) -> list[MarketRow]:
+    """MarketRows from ``aggregate(..., interval=None, group_by=("city", by, "topic",
+    "sentiment_label"))`` rows, possibly from several date slices of one period: slices of the
+    same cell are summed, tones weighted by count (within one sentiment label every tagged
+    article has a tone, so this equals the mean over the whole period)."""
+    cells: dict[tuple[str, str, str, str], list[float]] = {}
+    for row in rows:
+        market = row.key[by] or UNKNOWN_MARKET
+        key = (row.key["city"], market, row.key["topic"], row.key["sentiment_label"])
+        acc = cells.setdefault(key, [0, 0.0, 0])
+        acc[0] += row.count
+        if row.mean_tone is not None:
+            acc[1] += row.mean_tone * row.count
+            acc[2] += row.count
+    return [
+        MarketRow(city=k[0], market=k[1], topic=k[2], tone=k[3], count=int(n),
+                  mean_tone=(tone_sum / toned) if toned else None)
+        for k, (n, tone_sum, toned) in sorted(cells.items())
+    ]
+
+
+def market_group(by: str) -> tuple[GroupField, ...]:
+    """The aggregate() grouping behind market_aggregate (a clear error for a bad market)."""
+    if by not in MARKETS:
+        raise StoreError(f"unknown market {by!r}: choose country or language")
+    return ("city", by, "topic", "sentiment_label")  # type: ignore[return-value]
 
 
 def day_bucket(day: date, interval: Interval) -> date:

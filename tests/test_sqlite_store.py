@@ -340,6 +340,12 @@ _ROLLUP_QUERIES: list[tuple[ArticleFilter, Interval | None, tuple[str, ...]]] = 
     (ArticleFilter(unique_stories=True), "week", ("topic",)),
     (ArticleFilter(cities=["wuhan"], languages=["en"], date_from=date(2020, 1, 1),
                    date_to=date(2020, 1, 31)), "month", ("sentiment_label",)),
+    # The planners' market matrix (market_aggregate): whole months from the market rollup.
+    (ArticleFilter(cities=["chengdu", "wuhan"], voice="foreign", date_from=date(2020, 1, 1),
+                   date_to=date(2020, 2, 29)), None, ("city", "country", "topic",
+                                                      "sentiment_label")),
+    (ArticleFilter(cities=["wuhan"], include_government=False), None,
+     ("city", "language", "topic", "sentiment_label")),
 ]
 # Queries a rollup cannot answer exactly: several cities/topics without grouping by them.
 _DETAILED_QUERIES: list[tuple[ArticleFilter, Interval | None, tuple[str, ...]]] = [
@@ -390,6 +396,32 @@ def test_rollup_aggregations_equal_a_brute_force_count_through_re_upserts(
         for r in ROLLUPS
     ]
     assert empty == [0] * len(ROLLUPS)
+    store.close()
+
+
+def test_market_matrix_over_partial_months_equals_a_brute_force_count(tmp_path: Path) -> None:
+    """market_aggregate splits a period into partial months (detailed tables) and whole
+    months (market rollup); the sum must equal one count over the whole period."""
+    rng = random.Random(21)
+    store = SQLiteStore(tmp_path / "store.db")
+    articles = [_random_article(rng, n) for n in range(400)]
+    store.upsert_articles(articles)
+    for by in ("country", "language"):
+        filters = ArticleFilter(cities=["chengdu", "wuhan"], voice="foreign",
+                                date_from=date(2019, 12, 24), date_to=date(2020, 2, 10))
+        group_by = ("city", by, "topic", "sentiment_label")
+        expected = _brute_force(articles, filters, None, group_by)
+        got = store.market_aggregate(filters, by=by)  # type: ignore[arg-type]
+        assert len(got) == len(expected) > 10
+        for row, (_, key, n, mean, _neg) in zip(got, sorted(
+            expected, key=lambda r: (r[1][0], r[1][1] or "unknown", r[1][2], r[1][3])
+        ), strict=True):
+            assert (row.city, row.market, row.topic, row.tone, row.count) == (
+                key[0], key[1] or "unknown", key[2], key[3], n)
+            if mean is None:
+                assert row.mean_tone is None
+            else:
+                assert row.mean_tone == pytest.approx(mean, abs=1e-9)
     store.close()
 
 

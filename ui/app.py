@@ -25,6 +25,7 @@ PAGES = [
     st.Page("views/alerts.py", title="Alerts", icon=":material/notifications_active:",
             default=True),
     st.Page("views/city.py", title="City", icon=":material/location_city:"),
+    st.Page("views/planner.py", title="Planner", icon=":material/travel_explore:"),
     st.Page("views/search.py", title="Search", icon=":material/search:"),
     st.Page("views/sources.py", title="Sources", icon=":material/monitor_heart:"),
 ]

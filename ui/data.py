@@ -325,3 +325,37 @@ def show_failure(what: str, exc: BaseException) -> None:
 
 def unique(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
+
+
+# -- planner (reports/planner.py through the store) ---------------------------------------------
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def planner_plan(url: str, config: str, cities: tuple[str, ...], start: date, end: date,
+                 compare_start: date | None, compare_end: date | None, by: str,
+                 top_markets: int) -> Any:
+    """The planners' topic x market matrix with changes (reports.planner.Plan)."""
+    from reports.planner import build_plan, topic_catalog
+
+    return build_plan(get_store(url), cities, start, end, compare_start, compare_end,
+                      by=by, top_markets=top_markets,  # type: ignore[arg-type]
+                      topics=topic_catalog(Path(config)))
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def planner_headlines(url: str, plan: Any, city: str, market: str, topic: str,
+                      limit: int = 100) -> pd.DataFrame:
+    """A matrix cell's headlines as a table (text only)."""
+    from reports.planner import headlines
+
+    return pd.DataFrame(headlines(get_store(url), plan, city, market, topic, limit),
+                        columns=["date", "headline", "outlet", "country", "language", "tone",
+                                 "tone_score", "url"])
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def planner_pickups(url: str, config: str, city: str, start: date, end: date) -> list[Any]:
+    """The city's own-voice stories picked up abroad (reports.planner.Pickup)."""
+    from reports.planner import find_pickups
+
+    return find_pickups(get_store(url), city, start, end, config_dir=Path(config))
