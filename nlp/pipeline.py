@@ -25,6 +25,7 @@ from nlp.sentiment import (
     SentimentSettings,
     city_sentiment,
     sentiment_scorer_from_config,
+    settings_for,
 )
 from nlp.topics import TopicBackend, topic_backend_from_config
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Bump when tagging output changes (rules, lexicons, taxonomy, models), so stored articles
 # can be re-tagged.
-TAGGER_VERSION = "1.2.0"
+TAGGER_VERSION = "1.3.0"
 DEFAULT_BATCH_SIZE = 256
 
 
@@ -87,7 +88,7 @@ class Tagger:
             linker=CityLinker.from_config(config_dir),
             topics=topic_backend_from_config(config_dir),
             scorer=scorer,
-            sentiment_settings=SentimentSettings.from_mapping(data.get("sentiment") or {}),
+            sentiment_settings=settings_for(data.get("sentiment") or {}, scorer),
             splitter=ClauseSplitter(rules),
             batch_size=int((data.get("tagger") or {}).get("batch_size", DEFAULT_BATCH_SIZE)),
             version=tagger_version(data),
@@ -145,7 +146,7 @@ class Tagger:
                 ))
                 continue
             tag.sentiment = scores[index]
-            tag.sentiment_label = self.sentiment_settings.label(scores[index])
+            tag.sentiment_label = self.sentiment_settings.label(scores[index], codes[index])
             tag.city_sentiment = per_city[index]
             result.append(dataclasses.replace(article, tags=tag))
         return result

@@ -17,6 +17,7 @@ sentence, then to the article's score, when a narrower span carries no sentiment
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -72,7 +73,10 @@ class SentimentSettings:
             backend=str(data.get("backend", "lexicon")),
         )
 
-    def label(self, score: float) -> SentimentLabel:
+    def label(self, score: float, language: str | None = None) -> SentimentLabel:
+        """The label of a score. ``language`` is accepted so every caller can pass it; scores
+        are put on one scale across languages by the scorer (see nlp/tone_model.py), so the
+        thresholds are the same for every language."""
         if score <= self.negative_threshold:
             return "negative"
         if score >= self.positive_threshold:
@@ -274,13 +278,31 @@ def sentiment_scorer_from_config(config_dir: Path) -> SentimentScorer:
     backend = ((load_yaml(path) or {}).get("sentiment") or {}).get("backend", "lexicon")
     if backend == "lexicon":
         return LexiconSentimentScorer.from_config(config_dir)
+    if backend == "trained":
+        from nlp.tone_model import TrainedSentimentScorer
+
+        model = ((load_yaml(path) or {}).get("sentiment") or {}).get("trained_model")
+        return TrainedSentimentScorer.from_config(
+            config_dir, (Path(config_dir) / model) if model else None)
     if backend == "transformers":  # imported here: torch is optional
         from nlp.transformers_backend import TransformersSentimentScorer
 
         return TransformersSentimentScorer.from_config(config_dir)
     raise ConfigError(
-        f"{path}: sentiment.backend {backend!r} is unknown; use 'lexicon' or 'transformers'"
+        f"{path}: sentiment.backend {backend!r} is unknown; use 'trained', 'lexicon' or "
+        "'transformers'"
     )
+
+
+def settings_for(data: Mapping[str, Any], scorer: SentimentScorer) -> SentimentSettings:
+    """nlp.yaml's sentiment settings; a scorer that brings its own label thresholds (the
+    trained model chose them by cross-validation) overrides ``thresholds``."""
+    settings = SentimentSettings.from_mapping(data)
+    own = getattr(scorer, "thresholds", None)
+    if own:
+        settings = dataclasses.replace(settings, negative_threshold=float(own["negative"]),
+                                       positive_threshold=float(own["positive"]))
+    return settings
 
 
 def _span_around(text: str, start: int, end: int, splitter: re.Pattern[str]) -> str:
