@@ -101,6 +101,9 @@ class Tagger:
             tagged.extend(self._tag_batch(batch))
         return tagged
 
+    def _carries_tone(self, score: float, language: str) -> bool:
+        return self.sentiment_settings.label(score, language) != "neutral"
+
     def _tag_batch(self, batch: Sequence[Article]) -> list[Article]:
         texts = [Tags.text_of(a.title or "", a.summary or "") for a in batch]
         languages = self.identifier.identify_batch(texts, [a.language_hint for a in batch])
@@ -135,6 +138,7 @@ class Tagger:
                 (text, code, _spans_by_city(tag) if tag else {}, score)
                 for text, code, tag, score in zip(texts, codes, tags, scores, strict=True)
             ],
+            None if isinstance(self.scorer, LexiconSentimentScorer) else self._carries_tone,
         )
         result: list[Article] = []
         for index, article in enumerate(batch):

@@ -21,7 +21,7 @@ import dataclasses
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,6 +57,9 @@ class SentimentSettings:
     contrast_before_weight: float = 0.5
     contrast_after_weight: float = 1.5
     backend: str = "lexicon"
+    # language -> (negative, positive): thresholds calibrated per language (the trained model
+    # brings them for the languages it has labelled training data in); others use the above.
+    per_language: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> SentimentSettings:
@@ -74,12 +77,15 @@ class SentimentSettings:
         )
 
     def label(self, score: float, language: str | None = None) -> SentimentLabel:
-        """The label of a score. ``language`` is accepted so every caller can pass it; scores
-        are put on one scale across languages by the scorer (see nlp/tone_model.py), so the
-        thresholds are the same for every language."""
-        if score <= self.negative_threshold:
+        """The label of a score, with the language's own thresholds when it has some (see
+        nlp/tone_model.py: the labels mean the same share of tone in every language)."""
+        negative, positive = self.negative_threshold, self.positive_threshold
+        if language and self.per_language:
+            negative, positive = self.per_language.get(
+                language, self.per_language.get(language.split("-")[0], (negative, positive)))
+        if score <= negative:
             return "negative"
-        if score >= self.positive_threshold:
+        if score >= positive:
             return "positive"
         return "neutral"
 
@@ -300,8 +306,11 @@ def settings_for(data: Mapping[str, Any], scorer: SentimentScorer) -> SentimentS
     settings = SentimentSettings.from_mapping(data)
     own = getattr(scorer, "thresholds", None)
     if own:
+        per_language = {str(lang): (float(pair[0]), float(pair[1]))
+                        for lang, pair in (own.get("per_language") or {}).items()}
         settings = dataclasses.replace(settings, negative_threshold=float(own["negative"]),
-                                       positive_threshold=float(own["positive"]))
+                                       positive_threshold=float(own["positive"]),
+                                       per_language=per_language)
     return settings
 
 
@@ -338,13 +347,18 @@ def city_sentiment(
     scorer: SentimentScorer,
     splitter: ClauseSplitter,
     items: Sequence[tuple[str, str, Mapping[str, Sequence[tuple[int, int]]], float]],
+    carries_tone: Callable[[float, str], bool] | None = None,
 ) -> list[dict[str, float]]:
     """Per-city tone for many texts at once.
 
     ``items``: (text, language, city -> mention spans, article score). For each city the
     clauses around its mentions are scored together; if they carry no tone, the sentences;
-    if those carry none either, the article's score.
+    if those carry none either, the article's score. ``carries_tone(score, language)``
+    (default: score != 0, right for the lexicon, which scores 0 without a tone word; the
+    tagger passes "its label is not neutral" for a model that never scores exactly 0). When
+    nothing carries tone, the clause's own score is kept.
     """
+    tone = carries_tone or (lambda score, _language: score != 0.0)
     clause_texts: list[str] = []
     sentence_texts: list[str] = []
     languages: list[str] = []
@@ -358,7 +372,8 @@ def city_sentiment(
             languages.append(language)
             keys.append((index, city))
     clause_scores = scorer.score_batch(clause_texts, languages) if keys else []
-    need_sentence = [i for i, score in enumerate(clause_scores) if score == 0.0]
+    need_sentence = [i for i, score in enumerate(clause_scores)
+                     if not tone(score, languages[i])]
     sentence_scores = scorer.score_batch(
         [sentence_texts[i] for i in need_sentence], [languages[i] for i in need_sentence]
     )
@@ -366,7 +381,9 @@ def city_sentiment(
     results: list[dict[str, float]] = [{} for _ in items]
     for position, (index, city) in enumerate(keys):
         score = clause_scores[position]
-        if score == 0.0:
-            score = fallback[position] or items[index][3]
+        if position in fallback:
+            language = languages[position]
+            score = next((s for s in (fallback[position], items[index][3])
+                          if tone(s, language)), score)
         results[index][city] = score
     return results

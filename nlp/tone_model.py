@@ -11,10 +11,14 @@ sentences); never on xlm-t validation, the test split or the blind set.
 The score of a text is P(positive) - P(negative), in [-1, 1], then put on a common scale per
 language: the model is much surer of itself in languages it was trained on, so a language it
 knows less would read as "more neutral" and the share-negative series would move with the
-language mix of coverage. ``language_scale[lang]`` stretches each language's scores so that
-the 90th percentile of |score| on ordinary sentences of that language (lingua's test
-sentences, unlabelled) equals that of the training languages; the thresholds then mean the
-same everywhere (`cityradar eval calibration` shows it on the dev split).
+language mix of coverage. Two calibrations, both fitted by the trainer:
+* languages with labelled training text (the 8 xlm-t languages) get their own label
+  thresholds, chosen on out-of-fold scores of their training rows;
+* every other language gets ``language_scale[lang]``, which stretches its scores so that the
+  90th percentile of |score| on ordinary sentences of that language (lingua's test
+  sentences, unlabelled) equals that of the training languages; the overall thresholds then
+  apply.
+`cityradar eval calibration` shows the effect per language on the dev split.
 
 The file (``nlp/data/tone_model.npz``) keeps only the hashed columns that carry a weight, as
 float16: about 2 MB.
