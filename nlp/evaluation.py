@@ -15,6 +15,7 @@ Every report has the same shape for classification tasks::
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 from collections import Counter, defaultdict
@@ -22,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from cityradar.records import SENTIMENT_LABELS, Article, CityMention
 
@@ -674,7 +677,8 @@ def _shares(labels: Sequence[str]) -> tuple[float, float]:
 
 
 def run_calibration(
-    config_dir: Path, path: Path, split: str | None = "dev", min_n: int = 5
+    config_dir: Path, path: Path, split: str | None = "dev", min_n: int = 5,
+    lingua_dir: Path | None = DEFAULT_REALDATA / "langid" / "lingua_sentences",
 ) -> dict[str, Any]:
     """Per language: the share of negative / positive tone toward cities as annotated, as the
     trained model labels it without its per-language scale, and with it (the default)."""
@@ -687,16 +691,23 @@ def run_calibration(
         return {"note": "the sentiment backend is not the trained model", "split": split}
     sentences = load_annotated(path, split)
     articles = articles_for(sentences)
-    label = tagger.sentiment_settings.label
+    calibrated_settings = tagger.sentiment_settings
+    # "uncalibrated": no language scale and the overall thresholds for every language
+    plain_settings = dataclasses.replace(calibrated_settings, per_language={})
     rows: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     predictions = {}
-    for calibrated in (False, True):
-        scorer.calibrated = calibrated
-        tags = [a.tags for a in tagger.tag(articles)]
-        predictions[calibrated] = [
-            {city: label(score, t.language) for city, score in t.city_sentiment.items()}
-            if t else {} for t in tags]
-    scorer.calibrated = True
+    try:
+        for calibrated in (False, True):
+            scorer.calibrated = calibrated
+            tagger.sentiment_settings = calibrated_settings if calibrated else plain_settings
+            label = tagger.sentiment_settings.label
+            tags = [a.tags for a in tagger.tag(articles)]
+            predictions[calibrated] = [
+                {city: label(score, t.language) for city, score in t.city_sentiment.items()}
+                if t else {} for t in tags]
+    finally:
+        scorer.calibrated = True
+        tagger.sentiment_settings = calibrated_settings
     raw = city_sentiment_rows(sentences, predictions[False])
     cal = city_sentiment_rows(sentences, predictions[True])
     for (lang, gold, r), (_, _, c) in zip(raw, cal, strict=True):
@@ -722,6 +733,50 @@ def run_calibration(
         values = [b[f"{key}_negative"] for b in big]
         return round(max(values) - min(values), 3) if values else 0.0
 
-    return {"split": split or "all", "min_n": min_n, "per_group": per_group,
-            "overall": block(rows["*"], None),
-            "spread": {key: spread(key) for key in ("gold", "raw", "cal")}}
+    report: dict[str, Any] = {
+        "split": split or "all", "min_n": min_n, "per_group": per_group,
+        "overall": block(rows["*"], None),
+        "spread": {key: spread(key) for key in ("gold", "raw", "cal")}}
+    if lingua_dir is not None and lingua_dir.is_dir():
+        report["unlabelled"] = _calibration_unlabelled(
+            scorer, calibrated_settings, plain_settings, lingua_dir, config_dir)
+    return report
+
+
+def _calibration_unlabelled(
+    scorer: Any, calibrated: Any, plain: Any, lingua_dir: Path, config_dir: Path,
+    per_language: int = 300,
+) -> dict[str, Any]:
+    """Share of texts labelled non-neutral per language on ordinary sentences (lingua's, no
+    labels), uncalibrated vs calibrated: a language the model knows less should not read as
+    "more neutral"."""
+    items = load_lingua_sentences(lingua_dir, configured_languages(config_dir), per_language)
+    by_language: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        by_language[item.group].append(item.text)
+    out: dict[str, dict[str, float]] = {}
+    try:
+        for language, texts in sorted(by_language.items()):
+            langs = [language] * len(texts)
+            scorer.calibrated = False
+            raw = scorer.score_batch(texts, langs)
+            scorer.calibrated = True
+            cal = scorer.score_batch(texts, langs)
+            raw_labels = [plain.label(v, language) for v in raw]
+            cal_labels = [calibrated.label(v, language) for v in cal]
+            out[language] = {"n": len(texts),
+                             "raw_toned": round(1 - raw_labels.count("neutral") / len(texts), 3),
+                             "cal_toned": round(1 - cal_labels.count("neutral") / len(texts), 3)}
+    finally:
+        scorer.calibrated = True
+
+    def spread(key: str) -> float:
+        values = [b[key] for b in out.values()]
+        return round(max(values) - min(values), 3) if values else 0.0
+
+    def iqr(key: str) -> float:
+        values = [b[key] for b in out.values()]
+        return round(float(np.quantile(values, 0.75) - np.quantile(values, 0.25)), 3)
+
+    return {"per_group": out, "spread": {"raw": spread("raw_toned"), "cal": spread("cal_toned")},
+            "iqr": {"raw": iqr("raw_toned"), "cal": iqr("cal_toned")}}

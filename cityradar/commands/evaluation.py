@@ -130,6 +130,16 @@ def format_calibration(report: Report) -> list[str]:
                  f"n >= {report['min_n']}): annotated {report['spread']['gold']:.2f}, "
                  f"uncalibrated {report['spread']['raw']:.2f}, calibrated "
                  f"{report['spread']['cal']:.2f}")
+    unlabelled = report.get("unlabelled")
+    if unlabelled:
+        lines.append("share of ordinary sentences (lingua, unlabelled) given a tone, "
+                     "uncalibrated -> calibrated, per language:")
+        cells = [f"{lang} {b['raw_toned']:.2f}->{b['cal_toned']:.2f}"
+                 for lang, b in unlabelled["per_group"].items()]
+        lines += ["  " + ", ".join(cells[i:i + 6]) for i in range(0, len(cells), 6)]
+        lines.append(f"  across languages: max-min {unlabelled['spread']['raw']:.2f} -> "
+                     f"{unlabelled['spread']['cal']:.2f}, interquartile range "
+                     f"{unlabelled['iqr']['raw']:.2f} -> {unlabelled['iqr']['cal']:.2f}")
     return lines
 
 
@@ -240,7 +250,9 @@ def register(cli: click.Group) -> None:
             "language": _run(lambda: ev.run_language(config, data / "langid", limit)),
             "sentiment": _run(lambda: ev.run_sentiment(config, data / "sentiment", None, limit)),
             "annotated": _run(lambda: ev.run_splits(config, eval_dir, limit)),
-            "calibration": _run(lambda: ev.run_calibration(config, eval_dir / "cities.jsonl")),
+            "calibration": _run(lambda: ev.run_calibration(
+                config, eval_dir / "cities.jsonl",
+                lingua_dir=data / "langid" / "lingua_sentences")),
         }
         if as_json:
             click.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -262,10 +274,15 @@ def register(cli: click.Group) -> None:
     @click.option("--data", type=click.Path(path_type=Path),
                   default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True)
     @click.option("--split", type=_SPLITS, default="dev", show_default=True)
+    @click.option("--lingua", type=click.Path(path_type=Path),
+                  default=ev.DEFAULT_REALDATA / "langid" / "lingua_sentences",
+                  show_default=True, help="Unlabelled sentences per language (skipped if "
+                                          "missing).")
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     @click.pass_obj
-    def calibration(settings: Any, data: Path, split: str, as_json: bool) -> None:
+    def calibration(settings: Any, data: Path, split: str, lingua: Path, as_json: bool) -> None:
         """Share of negative tone toward cities per language, with and without the
-        per-language scale of the trained tone model, against the annotation."""
-        _emit(_run(lambda: ev.run_calibration(settings.config_dir, data, split)), as_json,
-              format_calibration)
+        per-language calibration of the trained tone model, against the annotation."""
+        _emit(_run(lambda: ev.run_calibration(settings.config_dir, data, split,
+                                              lingua_dir=lingua)),
+              as_json, format_calibration)
