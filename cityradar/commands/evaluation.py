@@ -65,10 +65,21 @@ def format_language(report: Report) -> list[str]:
 
 def format_sentiment(report: Report) -> list[str]:
     lines: list[str] = []
+    titles = {"xlmt_tweets": "xlmt_tweets (validation split; the model trains on train only)",
+              "annotated_city_sentiment": "annotated_city_sentiment (frozen test split)"}
     for name in ("xlmt_tweets", "semeval2017_headlines", "financial_phrasebank",
                  "annotated_city_sentiment"):
         if name in report:
-            lines += format_classification(f"sentiment: {name}", report[name])
+            lines += format_classification(f"sentiment: {titles.get(name, name)}",
+                                           report[name])
+    groups = (report.get("xlmt_tweets") or {}).get("per_group") or {}
+    if groups:
+        scores = {lang: block["macro_f1"] for lang, block in groups.items()}
+        without_hi = [v for lang, v in scores.items() if lang != "hi"]
+        average = sum(scores.values()) / len(scores)
+        lines.append(f"  xlm-t average macro-F1 over languages {average:.3f}"
+                     + (f", without hi {sum(without_hi) / len(without_hi):.3f}"
+                        if without_hi else ""))
     return lines
 
 
