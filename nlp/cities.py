@@ -157,6 +157,7 @@ class _Key:
     right: str
     city: str | None = None  # the city this form names
     ambiguous: bool = False
+    cued: bool = False  # shared with another place: dropped when that place's cue is present
     case_forms: set[str] | None = None  # must appear with this capitalisation
     false_friend: bool = False
     context_for: set[str] = field(default_factory=set)
@@ -247,6 +248,7 @@ class CityLinker:
 
     def _add_city(self, city: City) -> None:
         ambiguous = {fold(form) for form in city.ambiguous_forms}
+        cued = ambiguous | {fold(form) for h in city.homonyms for form in h.forms}
         case_sensitive = {fold(form): form for form in city.case_sensitive}
         for form in sorted(city.all_names()):
             key = self._key(form)
@@ -260,6 +262,7 @@ class CityLinker:
             key.city = city.id
             folded = fold(form)
             key.ambiguous = key.ambiguous or folded in ambiguous
+            key.cued = key.cued or folded in cued
             if folded in case_sensitive:
                 key.case_forms = (key.case_forms or set()) | {
                     case_sensitive[folded].translate(_STRIP_TABLE)
@@ -336,7 +339,9 @@ class CityLinker:
         for start, end, key in chosen:
             if key.false_friend or key.city is None:
                 continue
-            if key.ambiguous and (key.city not in supported or key.city in cues_present):
+            if key.ambiguous and key.city not in supported:
+                continue
+            if key.cued and key.city in cues_present:
                 continue
             kind: MentionKind = "place"
             if key.city in self._metonym_cities and self._rules:

@@ -15,6 +15,7 @@ Every report has the same shape for classification tasks::
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 from collections import Counter, defaultdict
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cityradar.records import SENTIMENT_LABELS, Article, CityMention
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,12 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_REALDATA = REPO_ROOT.parent / "shared" / "realdata"
 DEFAULT_EVAL_DIR = REPO_ROOT / "data" / "eval"
+# The blind set: written from the annotation guide alone by someone who never saw the rules
+# (data/eval/blind/README.md). Scored, never tuned on; its misses are never printed.
+BLIND_FILE = Path("blind") / "cities.jsonl"
+# Only the dev split's misses are ever listed: looking at test or blind errors would turn them
+# into tuning data.
+MISS_EXAMPLES_SPLITS = ("dev",)
 
 SHORT_TEXT_CHARS = 40  # language ID on texts shorter than this is reported separately
 # SemEval-2017 task 5 headlines carry a score in [-1, 1]; |score| < this band is "neutral".
@@ -573,13 +582,13 @@ def run_language(config_dir: Path, data_dir: Path, limit: int | None = None) -> 
 
 def _sentiment_predictions(config_dir: Path, items: Sequence[LabelledText]) -> list[str]:
     from cityradar.config import load_yaml
-    from nlp.sentiment import SentimentSettings, sentiment_scorer_from_config
+    from nlp.sentiment import sentiment_scorer_from_config, settings_for
 
     scorer = sentiment_scorer_from_config(config_dir)
     data = (load_yaml(Path(config_dir) / "nlp.yaml") or {}).get("sentiment") or {}
-    settings = SentimentSettings.from_mapping(data)
+    settings = settings_for(data, scorer)
     scores = scorer.score_batch([i.text for i in items], [i.group for i in items])
-    return [settings.label(score) for score in scores]
+    return [settings.label(score, i.group) for score, i in zip(scores, items, strict=True)]
 
 
 def run_sentiment(
@@ -605,14 +614,34 @@ def run_sentiment(
     report["semeval2017_headlines"]["neutral_band"] = SEMEVAL_NEUTRAL_BAND
     if annotated is not None:
         report["annotated_city_sentiment"] = run_annotated(
-            config_dir, annotated, limit=limit)["city_sentiment"]
+            config_dir, annotated, "test", limit=limit, topics=False)["city_sentiment"]
+    return report
+
+
+def run_splits(
+    config_dir: Path, eval_dir: Path, limit: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """The annotated set's frozen test split, its dev split, and the blind set when present,
+    each scored on its own (mentions, metonymy, tone toward each city; topics for test/dev)."""
+    cities = Path(eval_dir) / "cities.jsonl"
+    report = {split: run_annotated(config_dir, cities, split, limit) for split in ("test", "dev")}
+    for split in ("test", "dev"):
+        report[split]["topics"] = run_annotated(
+            config_dir, Path(eval_dir) / "topics.jsonl", split, limit)["topics"]
+    blind = Path(eval_dir) / BLIND_FILE
+    if blind.is_file():
+        report["blind"] = run_annotated(config_dir, blind, None, limit, topics=False)
+        report["blind"]["split"] = "blind"
     return report
 
 
 def run_annotated(
-    config_dir: Path, path: Path, split: str | None = None, limit: int | None = None
+    config_dir: Path, path: Path, split: str | None = None, limit: int | None = None,
+    topics: bool = True,
 ) -> dict[str, Any]:
-    """The default Tagger on the annotated set: mentions, topics, city tone, language."""
+    """The default Tagger on the annotated set: mentions, topics, city tone, language.
+
+    Misses and spurious mentions are listed for the dev split only (MISS_EXAMPLES_SPLITS)."""
     from nlp.pipeline import Tagger
     from nlp.topics import load_topics
 
@@ -621,13 +650,15 @@ def run_annotated(
     tagged = tagger.tag(articles_for(sentences))
     tags = [article.tags for article in tagged]
     label = tagger.sentiment_settings.label
+    examples = 10 if split in MISS_EXAMPLES_SPLITS else 0
     return {
-        "cities": mention_report(sentences, [t.mentions if t else [] for t in tags]),
+        "cities": mention_report(sentences, [t.mentions if t else [] for t in tags], examples),
         "topics": topic_report(sentences, [list(t.topics) if t else [] for t in tags],
-                               [topic.id for topic in load_topics(config_dir)]),
+                               [topic.id for topic in load_topics(config_dir)]) if topics else {},
         "city_sentiment": grouped_scores(
             city_sentiment_rows(sentences, [
-                {city: label(score) for city, score in t.city_sentiment.items()} if t else {}
+                {city: label(score, t.language) for city, score in t.city_sentiment.items()}
+                if t else {}
                 for t in tags
             ]),
             SENTIMENT_LABELS,
@@ -638,3 +669,114 @@ def run_annotated(
         ),
         "split": split or "all",
     }
+
+
+def _shares(labels: Sequence[str]) -> tuple[float, float]:
+    n = len(labels) or 1
+    return labels.count("negative") / n, labels.count("positive") / n
+
+
+def run_calibration(
+    config_dir: Path, path: Path, split: str | None = "dev", min_n: int = 5,
+    lingua_dir: Path | None = DEFAULT_REALDATA / "langid" / "lingua_sentences",
+) -> dict[str, Any]:
+    """Per language: the share of negative / positive tone toward cities as annotated, as the
+    trained model labels it without its per-language scale, and with it (the default)."""
+    from nlp.pipeline import Tagger
+    from nlp.tone_model import TrainedSentimentScorer
+
+    tagger = Tagger.from_config(config_dir)
+    scorer = tagger.scorer
+    if not isinstance(scorer, TrainedSentimentScorer):
+        return {"note": "the sentiment backend is not the trained model", "split": split}
+    sentences = load_annotated(path, split)
+    articles = articles_for(sentences)
+    calibrated_settings = tagger.sentiment_settings
+    # "uncalibrated": no language scale and the overall thresholds for every language
+    plain_settings = dataclasses.replace(calibrated_settings, per_language={})
+    rows: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    predictions = {}
+    try:
+        for calibrated in (False, True):
+            scorer.calibrated = calibrated
+            tagger.sentiment_settings = calibrated_settings if calibrated else plain_settings
+            label = tagger.sentiment_settings.label
+            tags = [a.tags for a in tagger.tag(articles)]
+            predictions[calibrated] = [
+                {city: label(score, t.language) for city, score in t.city_sentiment.items()}
+                if t else {} for t in tags]
+    finally:
+        scorer.calibrated = True
+        tagger.sentiment_settings = calibrated_settings
+    raw = city_sentiment_rows(sentences, predictions[False])
+    cal = city_sentiment_rows(sentences, predictions[True])
+    for (lang, gold, r), (_, _, c) in zip(raw, cal, strict=True):
+        rows[lang].append((gold, r, c))
+        rows["*"].append((gold, r, c))
+
+    def block(items: list[tuple[str, str, str]], lang: str | None) -> dict[str, Any]:
+        gold, r, c = ([i[k] for i in items] for k in range(3))
+        out: dict[str, Any] = {"n": len(items)}
+        if lang:
+            out["scale"] = scorer.model.scale_for(lang)
+        for name, labels in (("gold", gold), ("raw", r), ("cal", c)):
+            out[f"{name}_negative"], out[f"{name}_positive"] = (
+                round(v, 3) for v in _shares(labels))
+        out["raw_macro_f1"] = round(macro_f1(gold, r, SENTIMENT_LABELS), 4)
+        out["cal_macro_f1"] = round(macro_f1(gold, c, SENTIMENT_LABELS), 4)
+        return out
+
+    per_group = {lang: block(items, lang) for lang, items in sorted(rows.items()) if lang != "*"}
+    big = [b for b in per_group.values() if b["n"] >= min_n]
+
+    def spread(key: str) -> float:
+        values = [b[f"{key}_negative"] for b in big]
+        return round(max(values) - min(values), 3) if values else 0.0
+
+    report: dict[str, Any] = {
+        "split": split or "all", "min_n": min_n, "per_group": per_group,
+        "overall": block(rows["*"], None),
+        "spread": {key: spread(key) for key in ("gold", "raw", "cal")}}
+    if lingua_dir is not None and lingua_dir.is_dir():
+        report["unlabelled"] = _calibration_unlabelled(
+            scorer, calibrated_settings, plain_settings, lingua_dir, config_dir)
+    return report
+
+
+def _calibration_unlabelled(
+    scorer: Any, calibrated: Any, plain: Any, lingua_dir: Path, config_dir: Path,
+    per_language: int = 300,
+) -> dict[str, Any]:
+    """Share of texts labelled non-neutral per language on ordinary sentences (lingua's, no
+    labels), uncalibrated vs calibrated: a language the model knows less should not read as
+    "more neutral"."""
+    items = load_lingua_sentences(lingua_dir, configured_languages(config_dir), per_language)
+    by_language: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        by_language[item.group].append(item.text)
+    out: dict[str, dict[str, float]] = {}
+    try:
+        for language, texts in sorted(by_language.items()):
+            langs = [language] * len(texts)
+            scorer.calibrated = False
+            raw = scorer.score_batch(texts, langs)
+            scorer.calibrated = True
+            cal = scorer.score_batch(texts, langs)
+            raw_labels = [plain.label(v, language) for v in raw]
+            cal_labels = [calibrated.label(v, language) for v in cal]
+            out[language] = {"n": len(texts),
+                             "raw_toned": round(1 - raw_labels.count("neutral") / len(texts), 3),
+                             "cal_toned": round(1 - cal_labels.count("neutral") / len(texts), 3)}
+    finally:
+        scorer.calibrated = True
+
+    def spread(key: str) -> float:
+        values = [b[key] for b in out.values()]
+        return round(max(values) - min(values), 3) if values else 0.0
+
+    def iqr(key: str) -> float:
+        values = [b[key] for b in out.values()]
+        return round(float(np.quantile(values, 0.75) - np.quantile(values, 0.25)), 3)
+
+    return {"per_group": out, "spread": {"raw": spread("raw_toned"), "cal": spread("cal_toned")},
+            "iqr": {"raw": iqr("raw_toned"), "cal": iqr("cal_toned")}}

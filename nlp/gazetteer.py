@@ -16,15 +16,29 @@ from cityradar.config import ConfigError, load_yaml, require
 CITIES_FILE = "cities.yaml"
 ADMIN_LEVELS = ("M", "S", "O")
 _CITY_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# Adjective endings (all genders, numbers, cases) for the ``adjectives`` stems of cities.yaml:
+# шанхайск- -> шанхайский, шанхайская, шанхайского ...; pekińsk- -> pekiński, pekińskiej ...
+ADJECTIVE_ENDINGS: dict[str, tuple[str, ...]] = {
+    "ru": ("ий", "ая", "ое", "ие", "ого", "ой", "ому", "ом", "ую", "их", "им", "ими", "ые",
+           "ый", "ых", "ым", "ыми", "ую"),
+    "uk": ("ий", "а", "е", "і", "ого", "ої", "ому", "ій", "у", "их", "им", "ими"),
+    "pl": ("i", "a", "ie", "ego", "iej", "iemu", "im", "ą", "ich", "imi"),
+    "cs": ("ý", "á", "é", "í", "ého", "ém", "ému", "ou", "ých", "ým", "ými"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Homonym:
-    """Another place sharing a surface form; any of ``cues`` in a text points to it."""
+    """Another place sharing a surface form; any of ``cues`` in a text points to it.
+
+    ``forms``: the city's surface forms this place shares. They count as the watched city
+    by default (the famous Suzhou is the study city) and are dropped when a cue is present.
+    Forms in ``ambiguous_forms`` are dropped by a cue as well (and also need support)."""
 
     name: str
     where: str
     cues: tuple[str, ...]
+    forms: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -47,11 +61,17 @@ class City:
     false_friends: list[str] = field(default_factory=list)
     metonym: bool = False
 
+    adjectives: dict[str, list[str]] = field(default_factory=dict)  # language -> stems
+
     def all_names(self) -> set[str]:
-        """Every surface form that names this city, in every language and script."""
+        """Every surface form that names this city, in every language and script (adjective
+        stems expanded with their language's endings)."""
         forms = {self.name, self.zh, self.zh_hant, *self.historical, *self.ambiguous_forms}
         for language_forms in self.names.values():
             forms.update(language_forms)
+        for language, stems in self.adjectives.items():
+            for stem in stems:
+                forms.update(stem + ending for ending in ADJECTIVE_ENDINGS[language])
         return forms
 
 
@@ -96,8 +116,21 @@ def _parse_homonyms(entry: dict[str, Any], where: str) -> list[Homonym]:
         cues = _string_list(item, "cues", item_where)
         if not cues:
             raise ConfigError(f"{item_where}.cues: expected at least one cue")
-        homonyms.append(Homonym(name=name, where=where_text, cues=tuple(cues)))
+        forms = _string_list(item, "forms", item_where) if "forms" in item else []
+        homonyms.append(Homonym(name=name, where=where_text, cues=tuple(cues),
+                                forms=tuple(forms)))
     return homonyms
+
+
+def _parse_adjectives(entry: dict[str, Any], where: str) -> dict[str, list[str]]:
+    raw = entry.get("adjectives") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}.adjectives: expected a mapping language -> stems")
+    for language in raw:
+        if language not in ADJECTIVE_ENDINGS:
+            raise ConfigError(f"{where}.adjectives: no endings known for language "
+                              f"{language!r} (use one of {', '.join(ADJECTIVE_ENDINGS)})")
+    return {language: _string_list(raw, language, f"{where}.adjectives") for language in raw}
 
 
 def _parse_city(entry: Any, where: str) -> City:
@@ -136,6 +169,7 @@ def _parse_city(entry: Any, where: str) -> City:
         case_sensitive=_string_list(entry, "case_sensitive", where),
         false_friends=_string_list(entry, "false_friends", where),
         metonym=metonym,
+        adjectives=_parse_adjectives(entry, where),
     )
     listed = {city.name, city.zh, city.zh_hant, *city.historical}
     for language_forms in city.names.values():

@@ -25,6 +25,7 @@ from nlp.sentiment import (
     SentimentSettings,
     city_sentiment,
     sentiment_scorer_from_config,
+    settings_for,
 )
 from nlp.topics import TopicBackend, topic_backend_from_config
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Bump when tagging output changes (rules, lexicons, taxonomy, models), so stored articles
 # can be re-tagged.
-TAGGER_VERSION = "1.2.0"
+TAGGER_VERSION = "1.3.0"
 DEFAULT_BATCH_SIZE = 256
 
 
@@ -87,7 +88,7 @@ class Tagger:
             linker=CityLinker.from_config(config_dir),
             topics=topic_backend_from_config(config_dir),
             scorer=scorer,
-            sentiment_settings=SentimentSettings.from_mapping(data.get("sentiment") or {}),
+            sentiment_settings=settings_for(data.get("sentiment") or {}, scorer),
             splitter=ClauseSplitter(rules),
             batch_size=int((data.get("tagger") or {}).get("batch_size", DEFAULT_BATCH_SIZE)),
             version=tagger_version(data),
@@ -99,6 +100,9 @@ class Tagger:
         for batch in _batches(articles, self.batch_size):
             tagged.extend(self._tag_batch(batch))
         return tagged
+
+    def _carries_tone(self, score: float, language: str) -> bool:
+        return self.sentiment_settings.label(score, language) != "neutral"
 
     def _tag_batch(self, batch: Sequence[Article]) -> list[Article]:
         texts = [Tags.text_of(a.title or "", a.summary or "") for a in batch]
@@ -134,6 +138,7 @@ class Tagger:
                 (text, code, _spans_by_city(tag) if tag else {}, score)
                 for text, code, tag, score in zip(texts, codes, tags, scores, strict=True)
             ],
+            None if isinstance(self.scorer, LexiconSentimentScorer) else self._carries_tone,
         )
         result: list[Article] = []
         for index, article in enumerate(batch):
@@ -145,7 +150,7 @@ class Tagger:
                 ))
                 continue
             tag.sentiment = scores[index]
-            tag.sentiment_label = self.sentiment_settings.label(scores[index])
+            tag.sentiment_label = self.sentiment_settings.label(scores[index], codes[index])
             tag.city_sentiment = per_city[index]
             result.append(dataclasses.replace(article, tags=tag))
         return result

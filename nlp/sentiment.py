@@ -17,10 +17,11 @@ sentence, then to the article's score, when a narrower span carries no sentiment
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,6 +57,9 @@ class SentimentSettings:
     contrast_before_weight: float = 0.5
     contrast_after_weight: float = 1.5
     backend: str = "lexicon"
+    # language -> (negative, positive): thresholds calibrated per language (the trained model
+    # brings them for the languages it has labelled training data in); others use the above.
+    per_language: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> SentimentSettings:
@@ -72,10 +76,16 @@ class SentimentSettings:
             backend=str(data.get("backend", "lexicon")),
         )
 
-    def label(self, score: float) -> SentimentLabel:
-        if score <= self.negative_threshold:
+    def label(self, score: float, language: str | None = None) -> SentimentLabel:
+        """The label of a score, with the language's own thresholds when it has some (see
+        nlp/tone_model.py: the labels mean the same share of tone in every language)."""
+        negative, positive = self.negative_threshold, self.positive_threshold
+        if language and self.per_language:
+            negative, positive = self.per_language.get(
+                language, self.per_language.get(language.split("-")[0], (negative, positive)))
+        if score <= negative:
             return "negative"
-        if score >= self.positive_threshold:
+        if score >= positive:
             return "positive"
         return "neutral"
 
@@ -274,13 +284,34 @@ def sentiment_scorer_from_config(config_dir: Path) -> SentimentScorer:
     backend = ((load_yaml(path) or {}).get("sentiment") or {}).get("backend", "lexicon")
     if backend == "lexicon":
         return LexiconSentimentScorer.from_config(config_dir)
+    if backend == "trained":
+        from nlp.tone_model import TrainedSentimentScorer
+
+        model = ((load_yaml(path) or {}).get("sentiment") or {}).get("trained_model")
+        return TrainedSentimentScorer.from_config(
+            config_dir, (Path(config_dir) / model) if model else None)
     if backend == "transformers":  # imported here: torch is optional
         from nlp.transformers_backend import TransformersSentimentScorer
 
         return TransformersSentimentScorer.from_config(config_dir)
     raise ConfigError(
-        f"{path}: sentiment.backend {backend!r} is unknown; use 'lexicon' or 'transformers'"
+        f"{path}: sentiment.backend {backend!r} is unknown; use 'trained', 'lexicon' or "
+        "'transformers'"
     )
+
+
+def settings_for(data: Mapping[str, Any], scorer: SentimentScorer) -> SentimentSettings:
+    """nlp.yaml's sentiment settings; a scorer that brings its own label thresholds (the
+    trained model chose them by cross-validation) overrides ``thresholds``."""
+    settings = SentimentSettings.from_mapping(data)
+    own = getattr(scorer, "thresholds", None)
+    if own:
+        per_language = {str(lang): (float(pair[0]), float(pair[1]))
+                        for lang, pair in (own.get("per_language") or {}).items()}
+        settings = dataclasses.replace(settings, negative_threshold=float(own["negative"]),
+                                       positive_threshold=float(own["positive"]),
+                                       per_language=per_language)
+    return settings
 
 
 def _span_around(text: str, start: int, end: int, splitter: re.Pattern[str]) -> str:
@@ -316,13 +347,18 @@ def city_sentiment(
     scorer: SentimentScorer,
     splitter: ClauseSplitter,
     items: Sequence[tuple[str, str, Mapping[str, Sequence[tuple[int, int]]], float]],
+    carries_tone: Callable[[float, str], bool] | None = None,
 ) -> list[dict[str, float]]:
     """Per-city tone for many texts at once.
 
     ``items``: (text, language, city -> mention spans, article score). For each city the
     clauses around its mentions are scored together; if they carry no tone, the sentences;
-    if those carry none either, the article's score.
+    if those carry none either, the article's score. ``carries_tone(score, language)``
+    (default: score != 0, right for the lexicon, which scores 0 without a tone word; the
+    tagger passes "its label is not neutral" for a model that never scores exactly 0). When
+    nothing carries tone, the clause's own score is kept.
     """
+    tone = carries_tone or (lambda score, _language: score != 0.0)
     clause_texts: list[str] = []
     sentence_texts: list[str] = []
     languages: list[str] = []
@@ -336,7 +372,8 @@ def city_sentiment(
             languages.append(language)
             keys.append((index, city))
     clause_scores = scorer.score_batch(clause_texts, languages) if keys else []
-    need_sentence = [i for i, score in enumerate(clause_scores) if score == 0.0]
+    need_sentence = [i for i, score in enumerate(clause_scores)
+                     if not tone(score, languages[i])]
     sentence_scores = scorer.score_batch(
         [sentence_texts[i] for i in need_sentence], [languages[i] for i in need_sentence]
     )
@@ -344,7 +381,9 @@ def city_sentiment(
     results: list[dict[str, float]] = [{} for _ in items]
     for position, (index, city) in enumerate(keys):
         score = clause_scores[position]
-        if score == 0.0:
-            score = fallback[position] or items[index][3]
+        if position in fallback:
+            language = languages[position]
+            score = next((s for s in (fallback[position], items[index][3])
+                          if tone(s, language)), score)
         results[index][city] = score
     return results

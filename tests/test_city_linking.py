@@ -178,11 +178,14 @@ def test_metonymy_rules_follow_the_language_and_apply_to_metonym_cities_only(
     assert plain.link("Beijing said so.", "en")[0].kind == "place"
 
 
-def test_suzhou_needs_support_and_an_anhui_cue_drops_it(linker: CityLinker) -> None:
+def test_bare_suzhou_is_the_study_city_and_an_anhui_cue_drops_it(linker: CityLinker) -> None:
     def cities(text: str) -> list[str]:
         return [m.city for m in linker.link(text, "en")]
 
-    assert cities("Suzhou factory output rose 5%.") == []
+    # issue 13: the famous Suzhou is the study city; only Anhui context points elsewhere
+    assert cities("Suzhou factory output rose 5%.") == ["suzhou"]
+    assert [m.city for m in linker.link("Tô Châu thu hút du khách", "vi")] == ["suzhou"]
+    assert cities("Suzhou factory output rose 5%, Anhui officials said.") == []
     assert cities("Suzhou, an hour from Shanghai, is famous for its gardens.") == [
         "suzhou", "shanghai"
     ]
@@ -297,3 +300,58 @@ def test_real_nyt_headlines_link_with_sound_offsets_and_metonymy(
     assert kind_of("for pro-Beijing political") == {"government"}
     assert kind_of("appearance in Beijing.") == {"place"}
     assert kind_of("Beijing said it had revoked") == {"government"}
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "surface"),
+    [
+        ("Шанхайская биржа закрылась ростом", "ru", "Шанхайская"),
+        ("пекинского режима", "ru", "пекинского"),
+        ("Giełda szanghajska rośnie, a w Pekinem", "pl", "szanghajska"),
+        ("深センの工場で火災", "ja", "深セン"),
+        ("深玔の新しい空港", "ja", "深玔"),
+    ],
+)
+def test_adjectival_and_variant_forms_are_mentions(
+    linker: CityLinker, text: str, language: str, surface: str
+) -> None:
+    assert surface in [m.surface for m in linker.link(text, language)]
+
+
+def test_peking_duck_is_not_beijing(linker: CityLinker) -> None:
+    assert linker.link("Рецепт: пекинская утка дома", "ru") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Pechino ha protestato contro la visita del ministro", "it"),
+        ("Bắc Kinh tuyên bố sẽ trả đũa", "vi"),
+        ("Peking eist excuses van Londen", "nl"),
+        ("Peking hat scharf protestiert", "de"),
+        ("Pekin ostrzega Waszyngton przed sankcjami", "pl"),
+        ("Pekin, ABD'yi sert bir dille uyardı", "tr"),
+        ("Пекинские власти ввели ответные санкции", "ru"),
+        ("حذرت بكين واشنطن من العواقب", "ar"),
+        ("베이징은 미국의 조치에 강하게 반발했다", "ko"),
+        ("Selon Pékin, la visite est une provocation", "fr"),
+        ("Peking varuje Washington", "cs"),
+    ],
+)
+def test_government_reading_from_the_verb_around_the_name(
+    linker: CityLinker, text: str, language: str
+) -> None:
+    assert [m.kind for m in linker.link(text, language)] == ["government"]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Người dân Bắc Kinh đeo khẩu trang", "vi"),
+        ("In Peking regent het al dagen", "nl"),
+        ("Pekin'de hava kirliliği arttı", "tr"),
+        ("Mieszkańcy Pekinu czekają na wiosnę", "pl"),
+    ],
+)
+def test_the_city_itself_stays_a_place(linker: CityLinker, text: str, language: str) -> None:
+    assert [m.kind for m in linker.link(text, language)] == ["place"]

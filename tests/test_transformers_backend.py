@@ -270,9 +270,20 @@ def test_gpu_scores_match_cpu_scores(tiny_model: Path) -> None:
 def test_default_pipeline_runs_without_torch(tmp_path: Path) -> None:
     transformers_config = _config_dir(tmp_path, backend="transformers", model="x/y")
     script = f"""
+import importlib.abc
 import sys
-sys.modules["torch"] = None  # as if torch and transformers were not installed
-sys.modules["transformers"] = None
+
+
+class _NotInstalled(importlib.abc.MetaPathFinder):  # as if torch and transformers were absent
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("torch", "transformers"):
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NotInstalled())
+for loaded in [m for m in sys.modules if m.split(".")[0] in ("torch", "transformers")]:
+    del sys.modules[loaded]
 from cityradar.config import ConfigError
 from nlp.sentiment import sentiment_scorer_from_config
 lexicon = sentiment_scorer_from_config({str(CONFIG_DIR)!r})

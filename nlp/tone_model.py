@@ -1,0 +1,200 @@
+"""The trained tone model (the default sentiment backend, ``backend: trained``).
+
+A logistic regression (three one-vs-rest heads, softmax over them) over hashed character
+n-grams (within words, 2-4), word uni/bigrams and the lexicon scorer's output (its score and
+whether the language has a lexicon), so the lexicon + negation rules of nlp/sentiment.py are
+one feature among many and
+the n-grams catch tone words no lexicon lists. Trained by ``scripts/train_tone_model.py`` on
+the xlm-t *train* splits (8 languages, tweets) plus the dev split of data/eval (news
+sentences); never on xlm-t validation, the test split or the blind set.
+
+The score of a text is P(positive) - P(negative), in [-1, 1], then put on a common scale per
+language: the model is much surer of itself in languages it was trained on, so a language it
+knows less would read as "more neutral" and the share-negative series would move with the
+language mix of coverage. Two calibrations, both fitted by the trainer:
+* languages with labelled training text (the 8 xlm-t languages) get their own label
+  thresholds, chosen on out-of-fold scores of their training rows;
+* every other language gets ``language_scale[lang]``, which stretches its scores so that the
+  90th percentile of |score| on ordinary sentences of that language (lingua's test
+  sentences, unlabelled) equals that of the training languages; the overall thresholds then
+  apply.
+`cityradar eval calibration` shows the effect per language on the dev split.
+
+The file (``nlp/data/tone_model.npz``) keeps only the hashed columns that carry a weight, as
+float16: about 2 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import sparse
+
+if TYPE_CHECKING:
+    from nlp.sentiment import LexiconSentimentScorer
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "data" / "tone_model.npz"
+CLASSES = ("negative", "neutral", "positive")
+N_FEATURES = 2**19
+CHAR_NGRAMS = (2, 4)
+WORD_NGRAMS = (1, 2)
+LEXICON_FEATURE_SCALE = 3.0  # the lexicon score's column is scaled so regularisation keeps it
+_USER = re.compile(r"@\w+")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_DIGITS = re.compile(r"\d")
+
+
+def normalise(text: str) -> str:
+    """Lower case, handles and links dropped, digits folded (tweets and news alike)."""
+    text = _URL.sub(" ", _USER.sub(" ", text))
+    return _DIGITS.sub("0", text.lower())
+
+
+def _vectorizers() -> tuple[object, object]:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    common = {"n_features": N_FEATURES, "alternate_sign": False, "lowercase": False,
+              "preprocessor": normalise, "dtype": np.float32}
+    chars = HashingVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, **common)
+    # \w+ also splits unspaced scripts into runs; the character n-grams cover those.
+    words = HashingVectorizer(analyzer="word", ngram_range=WORD_NGRAMS,
+                              token_pattern=r"(?u)\b\w+\b", **common)
+    return chars, words
+
+
+def features(texts: Sequence[str], lexicon_scores: Sequence[float],
+             has_lexicon: Sequence[bool]) -> sparse.csr_matrix:
+    """Hashed n-grams (char + word, each L2-normalised) and two lexicon columns."""
+    chars, words = _vectorizers()
+    extra = np.column_stack([
+        np.asarray(lexicon_scores, dtype=np.float32) * LEXICON_FEATURE_SCALE,
+        np.asarray(has_lexicon, dtype=np.float32),
+    ])
+    return sparse.hstack([chars.transform(texts), words.transform(texts),  # type: ignore[attr-defined]
+                          sparse.csr_matrix(extra)], format="csr")
+
+
+@dataclass
+class ToneModel:
+    """Weights over the feature columns that carry any (see ``features``)."""
+
+    columns: np.ndarray  # int64, sorted feature indices
+    weights: np.ndarray  # float32 (len(columns), 3)
+    intercept: np.ndarray  # float32 (3,)
+    language_scale: dict[str, float] = field(default_factory=dict)
+    default_scale: float = 1.0
+    meta: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def n_columns(self) -> int:
+        return 2 * N_FEATURES + 2
+
+    def dense_weights(self) -> sparse.csr_matrix:
+        rows = np.repeat(self.columns, 3)
+        cols = np.tile(np.arange(3), len(self.columns))
+        return sparse.csr_matrix((self.weights.ravel(), (rows, cols)),
+                                 shape=(self.n_columns, 3))
+
+    def probabilities(self, matrix: sparse.csr_matrix) -> np.ndarray:
+        product = matrix @ self._weights
+        logits = (product.toarray() if sparse.issparse(product) else np.asarray(product)) + \
+            self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def raw_scores(self, matrix: sparse.csr_matrix) -> np.ndarray:
+        """P(positive) - P(negative) per row, before the language scale."""
+        if matrix.shape[0] == 0:
+            return np.zeros(0)
+        probs = self.probabilities(matrix)
+        return probs[:, 2] - probs[:, 0]
+
+    def scale_for(self, language: str) -> float:
+        return self.language_scale.get(language, self.language_scale.get(
+            language.split("-")[0], self.default_scale))
+
+    def __post_init__(self) -> None:
+        self._weights = self.dense_weights()
+
+    # -- file ----------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        info = {"language_scale": self.language_scale, "default_scale": self.default_scale,
+                "meta": self.meta, "n_features": N_FEATURES, "char_ngrams": CHAR_NGRAMS,
+                "word_ngrams": WORD_NGRAMS, "lexicon_feature_scale": LEXICON_FEATURE_SCALE}
+        with path.open("wb") as handle:
+            np.savez_compressed(
+                handle, columns=self.columns.astype(np.int32),
+                weights=self.weights.astype(np.float16), intercept=self.intercept,
+                info=np.frombuffer(json.dumps(info, sort_keys=True).encode(), dtype=np.uint8),
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> ToneModel:
+        from cityradar.config import ConfigError
+
+        try:
+            with np.load(path) as data:
+                info = json.loads(bytes(data["info"]).decode())
+                if info.get("n_features") != N_FEATURES or tuple(info["char_ngrams"]) != \
+                        CHAR_NGRAMS or tuple(info["word_ngrams"]) != WORD_NGRAMS:
+                    raise ConfigError(f"{path}: built with other feature settings; rebuild it "
+                                      "with scripts/train_tone_model.py")
+                return cls(columns=data["columns"].astype(np.int64),
+                           weights=data["weights"].astype(np.float32),
+                           intercept=data["intercept"].astype(np.float32),
+                           language_scale={k: float(v) for k, v in
+                                           info["language_scale"].items()},
+                           default_scale=float(info["default_scale"]), meta=info["meta"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise ConfigError(f"{path}: cannot read the tone model ({exc}); rebuild it with "
+                              "scripts/train_tone_model.py") from exc
+
+
+@dataclass
+class TrainedSentimentScorer:
+    """``SentimentScorer`` over the trained model; the lexicon scorer gives one feature and
+    its per-language rules (clause splitting for per-city tone)."""
+
+    model: ToneModel
+    lexicon: LexiconSentimentScorer
+    calibrated: bool = True
+
+    @property
+    def rules(self) -> dict:
+        return self.lexicon.rules
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return dict(self.model.meta.get("thresholds") or {})  # type: ignore[call-overload]
+
+    @classmethod
+    def from_config(
+        cls, config_dir: Path, model_path: Path | None = None
+    ) -> TrainedSentimentScorer:
+        from nlp.sentiment import LexiconSentimentScorer
+
+        return cls(ToneModel.load(model_path or DEFAULT_MODEL_PATH),
+                   LexiconSentimentScorer.from_config(config_dir))
+
+    def raw_scores(self, texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
+        lexicon_scores = self.lexicon.score_batch(texts, languages)
+        known = self.lexicon.languages
+        has = [lang in known for lang in languages]
+        return self.model.raw_scores(features(texts, lexicon_scores, has))
+
+    def score_batch(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]:
+        if not texts:
+            return []
+        raw = self.raw_scores(texts, languages)
+        if self.calibrated:
+            raw = raw * np.array([self.model.scale_for(lang) for lang in languages])
+        return [round(float(v), 4) for v in np.clip(raw, -1.0, 1.0)]

@@ -1,0 +1,181 @@
+"""Rebuild the shipped tone model, nlp/data/tone_model.npz (deterministic; ~1-3 min, 1 core).
+
+    PYTHONPATH=. .venv/bin/python scripts/train_tone_model.py [--realdata ../shared/realdata]
+
+Training data, and only this:
+* xlm-t tweets, the ``train`` split of each of its 8 languages (never ``val``: that is where
+  `cityradar eval sentiment` measures the model);
+* the dev split of data/eval/cities.jsonl: for each annotated city, the clause around its
+  mentions (as the tagger scores it) with the annotated tone, weighted up (news, not tweets).
+  Never the test split, never data/eval/blind.
+
+Choices made by 4-fold cross-validation on those training rows only: the regularisation alpha
+and the label thresholds on P(positive) - P(negative), overall and for each xlm-t language
+(their own labelled rows). The scale of the other languages comes from unlabelled text
+(lingua's sentences, see nlp/tone_model.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from nlp import evaluation as ev  # noqa: E402
+from nlp.sentiment import ClauseSplitter, LexiconSentimentScorer  # noqa: E402
+from nlp.tone_model import CLASSES, DEFAULT_MODEL_PATH, ToneModel, features  # noqa: E402
+
+CONFIG_DIR = REPO_ROOT / "config"
+NEWS_WEIGHT = 5.0  # one dev news clause counts as this many tweets
+ALPHA_GRID = (1e-5, 3e-5, 1e-4)  # L2 strength of the SGD logistic regression
+SCALE_SENTENCES = 400  # lingua sentences per language for the language scale
+SCALE_QUANTILE = 0.9
+SCALE_BOUNDS = (0.7, 3.0)
+SEED = 13
+
+
+def dev_news_rows(lexicon: LexiconSentimentScorer) -> list[tuple[str, str, str]]:
+    """(language, clause text, label) per city of each dev sentence."""
+    splitter = ClauseSplitter(lexicon.rules)
+    rows = []
+    for sentence in ev.load_annotated(ev.DEFAULT_EVAL_DIR / "cities.jsonl", "dev"):
+        for city, label in sentence.city_sentiment.items():
+            spans = [(m.start, m.end) for m in sentence.mentions if m.city == city]
+            clauses = dict.fromkeys(splitter.clause(sentence.text, s, e, sentence.lang)
+                                    for s, e in spans)
+            rows.append((sentence.lang, " . ".join(clauses), label))
+    return rows
+
+
+def fit(matrix, labels: np.ndarray, weights: np.ndarray, alpha: float):  # type: ignore[no-untyped-def]
+    """Logistic regression by SGD (one-vs-rest, log loss): seconds on one core, and the
+    same model every run (fixed seed, fixed epochs)."""
+    from sklearn.linear_model import SGDClassifier
+
+    model = SGDClassifier(loss="log_loss", alpha=alpha, max_iter=25, tol=None,
+                          random_state=SEED, average=True, class_weight="balanced")
+    model.fit(matrix, labels, sample_weight=weights)
+    return model
+
+
+def softmax_scores(model, matrix) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """P(positive) - P(negative) with the softmax over the three decision functions, as
+    ToneModel computes it at tagging time."""
+    logits = model.decision_function(matrix)
+    logits -= logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    probs /= probs.sum(axis=1, keepdims=True)
+    return probs[:, 2] - probs[:, 0]
+
+
+def best_thresholds(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
+    """(negative, positive, macro-F1): the symmetric-or-not pair maximising macro-F1."""
+    gold = [CLASSES[i] for i in labels]
+    best = (-0.2, 0.2, -1.0)
+    grid = np.round(np.arange(0.02, 0.82, 0.02), 2)
+    for neg in grid:
+        for pos in grid:
+            predicted = np.where(scores <= -neg, "negative",
+                                 np.where(scores >= pos, "positive", "neutral"))
+            f1 = ev.macro_f1(gold, list(predicted), CLASSES)
+            if f1 > best[2]:
+                best = (-float(neg), float(pos), f1)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--realdata", type=Path, default=ev.DEFAULT_REALDATA)
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    lexicon = LexiconSentimentScorer.from_config(CONFIG_DIR)
+
+    tweets = ev.load_xlmt(args.realdata / "sentiment" / "xlmt_tweets", split="train")
+    news = dev_news_rows(lexicon)
+    languages = [t.group for t in tweets] + [n[0] for n in news]
+    texts = [t.text for t in tweets] + [n[1] for n in news]
+    labels = np.array([CLASSES.index(t.label) for t in tweets] +
+                      [CLASSES.index(n[2]) for n in news])
+    weights = np.array([1.0] * len(tweets) + [NEWS_WEIGHT] * len(news))
+    lexicon_scores = lexicon.score_batch(texts, languages)
+    has = [lang in lexicon.languages for lang in languages]
+    matrix = features(texts, lexicon_scores, has)
+    print(f"{len(tweets)} train tweets, {len(news)} dev news clauses, "
+          f"{matrix.shape[1]} columns", flush=True)
+
+    # cross-validation on the training rows: C, then thresholds on out-of-fold scores
+    folds = np.random.default_rng(SEED).integers(0, 4, size=len(texts))
+    best_c, best_oof, best_f1 = ALPHA_GRID[0], np.zeros(len(texts)), -1.0
+    for c in ALPHA_GRID:
+        oof = np.zeros(len(texts))
+        for fold in range(4):
+            train, held = folds != fold, folds == fold
+            model = fit(matrix[train], labels[train], weights[train], c)
+            oof[held] = softmax_scores(model, matrix[held])
+        f1 = best_thresholds(oof, labels)[2]
+        print(f"  alpha={c}: out-of-fold macro-F1 {f1:.3f}", flush=True)
+        if f1 > best_f1:
+            best_c, best_oof, best_f1 = c, oof, f1
+    negative, positive, f1 = best_thresholds(best_oof, labels)
+    print(f"chosen alpha={best_c}; thresholds {negative} / {positive} (out-of-fold macro-F1 "
+          f"{f1:.3f})", flush=True)
+
+    # per-language thresholds where there is enough labelled training text (the xlm-t
+    # languages), from the same out-of-fold scores; those languages keep scale 1
+    lang_array = np.array(languages)
+    per_language: dict[str, list[float]] = {}
+    for language in sorted(set(t.group for t in tweets)):
+        rows = lang_array == language
+        neg_l, pos_l, f1_l = best_thresholds(best_oof[rows], labels[rows])
+        per_language[language] = [neg_l, pos_l]
+        print(f"  {language}: thresholds {neg_l} / {pos_l} (out-of-fold macro-F1 {f1_l:.3f})")
+
+    final = fit(matrix, labels, weights, best_c)
+    coef = final.coef_.T.astype(np.float32)  # (columns, 3)
+    keep = np.flatnonzero(np.abs(coef).max(axis=1) > 1e-4)
+    model = ToneModel(columns=keep.astype(np.int64), weights=coef[keep],
+                      intercept=final.intercept_.astype(np.float32))
+
+    # language scale from unlabelled sentences: same spread of |score| in every language
+    sentences = ev.load_lingua_sentences(
+        args.realdata / "langid" / "lingua_sentences",
+        ev.configured_languages(CONFIG_DIR), SCALE_SENTENCES)
+    by_language: dict[str, list[str]] = {}
+    for item in sentences:
+        by_language.setdefault(item.group, []).append(item.text)
+    spread: dict[str, float] = {}
+    for language, group in sorted(by_language.items()):
+        lex = lexicon.score_batch(group, [language] * len(group))
+        raw = model.raw_scores(features(group, lex, [language in lexicon.languages] * len(group)))
+        spread[language] = float(np.quantile(np.abs(raw), SCALE_QUANTILE))
+    trained = sorted(set(t.group for t in tweets) - {"hi"} & set(spread))
+    reference = float(np.median([spread[lang] for lang in trained]))
+    low, high = SCALE_BOUNDS
+    model.language_scale = {lang: round(min(high, max(low, reference / s)), 3) if s else high
+                            for lang, s in spread.items()}
+    model.language_scale.update(dict.fromkeys(per_language, 1.0))
+    model.default_scale = round(float(np.median(list(model.language_scale.values()))), 3)
+    model.meta = {
+        "trained_on": "xlm-t train splits (8 languages) + data/eval dev split news clauses",
+        "rows": len(texts), "alpha": best_c, "news_weight": NEWS_WEIGHT,
+        "thresholds": {"negative": negative, "positive": positive,
+                       "per_language": per_language},
+        "out_of_fold_macro_f1": round(f1, 4),
+        "scale_reference": round(reference, 4), "scale_quantile": SCALE_QUANTILE,
+    }
+    model.save(args.out)
+    print(f"language scale: {model.language_scale}")
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, {len(keep)} columns) in "
+          f"{time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The trained tone model (default sentiment backend): shipped file, calibration, and tone
+in languages it was never trained on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cityradar.records import Article
+from nlp import evaluation as ev
+from nlp.pipeline import Tagger
+from nlp.sentiment import SentimentSettings
+from nlp.tone_model import DEFAULT_MODEL_PATH, ToneModel, TrainedSentimentScorer
+from tests.conftest import CONFIG_DIR
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger.from_config(CONFIG_DIR)
+
+
+def test_the_model_ships_small_and_is_the_default(tagger: Tagger) -> None:
+    assert DEFAULT_MODEL_PATH.stat().st_size < 5_000_000
+    assert isinstance(tagger.scorer, TrainedSentimentScorer)
+    meta = tagger.scorer.model.meta
+    assert str(meta["trained_on"]).startswith("xlm-t train splits")
+    assert tagger.sentiment_settings.negative_threshold < 0 < (
+        tagger.sentiment_settings.positive_threshold)
+
+
+@pytest.mark.parametrize(
+    ("text", "city", "sign"),
+    [
+        # Dutch and Vietnamese: no training text in either language
+        ("Zware overstromingen in Wuhan: tientallen doden en duizenden daklozen", "wuhan", -1),
+        ("Chengdu viert de geboorte van twee reuzenpanda's, een groot succes", "chengdu", 1),
+        ("Lũ lụt nghiêm trọng ở Vũ Hán, hàng chục người thiệt mạng", "wuhan", -1),
+        ("Thượng Hải thu hút du khách với lễ hội tuyệt đẹp", "shanghai", 1),
+    ],
+)
+def test_a_city_in_an_untrained_language_gets_a_clear_tone(
+    tagger: Tagger, text: str, city: str, sign: int
+) -> None:
+    [article] = tagger.tag([Article(id="t", url="t:1", title=text)])
+    assert article.tags is not None and article.tags.language in ("nl", "vi")
+    tone = article.tags.city_sentiment[city]
+    assert tone * sign > 0
+    expected = "negative" if sign < 0 else "positive"
+    assert tagger.sentiment_settings.label(tone, article.tags.language) == expected
+
+
+def test_scale_applies_to_languages_without_training_text(tagger: Tagger) -> None:
+    scorer = tagger.scorer
+    assert isinstance(scorer, TrainedSentimentScorer)
+    text = ["Vụ nổ lớn tại nhà máy hóa chất, nhiều người chết"]
+    raw = scorer.raw_scores(text, ["vi"])[0]
+    scaled = scorer.score_batch(text, ["vi"])[0]
+    assert scaled == pytest.approx(float(np.clip(raw * scorer.model.scale_for("vi"), -1, 1)),
+                                   abs=1e-4)
+    # the 8 xlm-t languages carry their own thresholds and keep scale 1
+    assert scorer.model.scale_for("fr") == 1.0
+    assert set(scorer.thresholds["per_language"]) >= {"en", "fr", "de", "ar"}
+
+
+def test_per_language_thresholds_change_the_label() -> None:
+    settings = SentimentSettings(negative_threshold=-0.5, positive_threshold=0.5,
+                                 per_language={"de": (-0.2, 0.6)})
+    assert settings.label(-0.3, "de") == "negative"
+    assert settings.label(-0.3, "en") == "neutral"
+    assert settings.label(-0.3) == "neutral"
+    assert settings.label(0.55, "de-AT") == "neutral"
+
+
+def test_model_file_round_trips(tmp_path: Path) -> None:
+    model = ToneModel.load(DEFAULT_MODEL_PATH)
+    model.save(tmp_path / "copy.npz")
+    copy = ToneModel.load(tmp_path / "copy.npz")
+    assert np.array_equal(copy.columns, model.columns)
+    assert copy.language_scale == model.language_scale and copy.meta == model.meta
+
+
+def test_a_damaged_model_file_is_one_clear_error(tmp_path: Path) -> None:
+    from cityradar.config import ConfigError
+
+    broken = tmp_path / "tone.npz"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(ConfigError, match=r"tone\.npz: cannot read the tone model"):
+        ToneModel.load(broken)
+
+
+def _write_set(path: Path, split: str) -> None:
+    rows = [{"id": f"x-{i}", "lang": "en", "split": split,
+             "text": "Residents of Wuhan queue for tests", "mentions": [],
+             "city_sentiment": {}} for i in range(2)]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+
+
+def test_misses_are_listed_for_the_dev_split_only(tmp_path: Path) -> None:
+    for split in ("test", "dev"):
+        path = tmp_path / f"{split}.jsonl"
+        _write_set(path, split)  # Wuhan is found but not annotated: a spurious mention
+        report = ev.run_annotated(CONFIG_DIR, path, split, topics=False)["cities"]
+        assert report["overall"]["fp"] == 2
+        assert bool(report["spurious"]) == (split == "dev")
+    blind = tmp_path / "blind.jsonl"
+    _write_set(blind, "blind")
+    assert ev.run_annotated(CONFIG_DIR, blind, None, topics=False)["cities"]["spurious"] == []
