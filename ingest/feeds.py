@@ -228,7 +228,11 @@ def entry_date(entry: Any) -> datetime | None:
         parsed_struct = dict.get(entry, f"{key}_parsed")
         trust_feedparser = not (_AMPM.search(raw) or _ZONE_WORD.search(raw))
         if parsed_struct and trust_feedparser:
-            return datetime.fromtimestamp(calendar.timegm(parsed_struct), UTC)
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed_struct), UTC)
+            except (ValueError, OverflowError, OSError):  # e.g. year 0: unreadable, not fatal
+                log.debug("unreadable date %r", raw)
+                continue
         value = parse_date(raw)
         if value is not None:
             return value

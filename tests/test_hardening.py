@@ -368,3 +368,17 @@ def test_webhook_signature_binds_a_timestamp_and_weak_setups_are_warned(
     plain = WebhookConfig(url="http://hooks.example.org/x", secret_env="CITYRADAR_WEBHOOK_SECRET")
     assert any("plain http://" in w for w in webhook_warnings(plain))
     assert not any("plain http://" in w for w in webhook_warnings(config))  # loopback
+
+
+def test_feed_item_dated_year_zero_is_date_unknown_not_a_crash() -> None:
+    """Found by the fuzz run: feedparser reads "0001-01-01T00:00:00+05:00" as year 0, a struct that the
+    standard library cannot turn into a timestamp; the item keeps going, date unknown."""
+    from ingest.feeds import parse_feed
+    from tests.test_fuzz import SOURCE
+
+    feed = rss([("Dated year zero", "http://127.0.0.1/a", "0001-01-01T00:00:00+05:00"),
+                ("Dated fine", "http://127.0.0.1/b", "Mon, 20 Jan 2020 10:00:00 GMT")])
+    parsed = parse_feed(feed, SOURCE, "application/rss+xml")
+    assert [item.title for item in parsed.items] == ["Dated year zero", "Dated fine"]
+    assert parsed.items[0].published_at is None
+    assert parsed.items[1].published_at == datetime(2020, 1, 20, 10, tzinfo=UTC)
