@@ -371,8 +371,8 @@ def test_webhook_signature_binds_a_timestamp_and_weak_setups_are_warned(
 
 
 def test_feed_item_dated_year_zero_is_date_unknown_not_a_crash() -> None:
-    """Found by the fuzz run: feedparser reads "0001-01-01T00:00:00+05:00" as year 0, a struct that the
-    standard library cannot turn into a timestamp; the item keeps going, date unknown."""
+    """Found by the fuzz run: feedparser reads "0001-01-01T00:00:00+05:00" as year 0, which
+    the standard library cannot turn into a timestamp; the item is kept, date unknown."""
     from ingest.feeds import parse_feed
     from tests.test_fuzz import SOURCE
 
