@@ -41,10 +41,14 @@ def tagger_version(nlp_config: dict) -> str:
     """TAGGER_VERSION, plus the model backends when configured, e.g. ``1.0.0+sentiment=
     transformers:cardiffnlp/twitter-xlm-roberta-base-sentiment``: stored tags say what made them."""
     parts = []
-    for stage, default in (("sentiment", "lexicon"), ("topics", "keywords")):
+    for stage, default in (("sentiment", "trained"), ("topics", "keywords")):
         section = nlp_config.get(stage) or {}
         backend = section.get("backend", default)
-        if backend != default:
+        if backend == "trained" and section.get("trained_model"):
+            parts.append(f"{stage}=trained:{section['trained_model']}")
+        elif backend == "lexicon":
+            parts.append(f"{stage}=lexicon")
+        elif backend not in (default, "trained"):
             parts.append(f"{stage}={backend}:{section.get('model', '')}")
     return TAGGER_VERSION + ("+" + ",".join(parts) if parts else "")
 

@@ -80,7 +80,12 @@ def test_one_failing_article_is_kept_and_marked(tagger: Tagger) -> None:
 
 def test_tagger_version_names_the_model_backends_that_made_the_tags() -> None:
     assert tagger_version({}) == TAGGER_VERSION
-    assert tagger_version({"sentiment": {"backend": "lexicon"}}) == TAGGER_VERSION
+    # the shipped tone model is the default since 1.3.0; the lexicon is now a named backend
+    assert tagger_version({"sentiment": {"backend": "trained"}}) == TAGGER_VERSION
+    lexicon = {"sentiment": {"backend": "lexicon"}}
+    assert tagger_version(lexicon) == f"{TAGGER_VERSION}+sentiment=lexicon"
+    assert tagger_version({"sentiment": {"backend": "trained", "trained_model": "mine.npz"}}) == (
+        f"{TAGGER_VERSION}+sentiment=trained:mine.npz")
     configured = {"sentiment": {"backend": "transformers", "model": "org/xlmr-sentiment"},
                   "topics": {"backend": "zero_shot", "model": "/models/nli"}}
     assert tagger_version(configured) == (
