@@ -187,6 +187,14 @@ def test_hostile_stored_text_fetches_nothing_in_html_or_pdf(tmp_path: Path) -> N
                                   charts=False)
         html, markdown = render_html(report), render_markdown(report)
         pdf = render_pdf(report)
+        assert hits == []
+        # the PDF's fetcher refuses URLs even if markup got into the HTML (defence in depth)
+        from reports import pdf as pdf_module
+
+        page = "<p>x</p>" + "".join(f'<img src="{base}/{n}">' for n in ("a", "b"))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(pdf_module, "render_html", lambda _report, for_pdf=True: page)
+            assert pdf_module.render_pdf(report).startswith(b"%PDF")
     finally:
         httpd.shutdown()
         httpd.server_close()
