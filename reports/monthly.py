@@ -32,7 +32,6 @@ from reports.ranking import (
     month_figures,
 )
 from search.store import Store
-from search.urls import http_url
 
 log = logging.getLogger(__name__)
 
@@ -316,18 +315,12 @@ def change_class(value: float | None) -> str:
     return "up" if value > 0 else "down"
 
 
-def link_target(url: Any) -> str:
-    """An article URL as a link target: http(s) only, unsafe characters percent-encoded;
-    empty for anything else (a stored ``javascript:`` or ``data:`` URL never becomes a link)."""
-    return http_url(url) or ""
-
-
 def _environment(autoescape: bool) -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), trim_blocks=True, lstrip_blocks=True,
                       autoescape=select_autoescape(["html"]) if autoescape else False)
     env.filters.update(pct=fmt_pct, tone=fmt_tone, points=fmt_points, share=fmt_share,
                        arrow=arrow, tone_class=tone_class, change_class=change_class,
-                       md=md_escape, http_url=link_target)
+                       md=md_escape)
     env.globals.update(alert_story=alert_story, kind_label=ALERT_KIND_LABELS,
                        group_label=LANGUAGE_GROUP_LABELS, voice_label=VOICE_LABELS,
                        month_end=month_end, trend_months=TREND_MONTHS)
