@@ -141,4 +141,3 @@ def test_outside_text_is_escaped_and_options_are_checked(tmp_path: Path) -> None
     stdout = cli("--db", str(db), "report", "monthly", "--month", "2020-02", "--format", "md",
                  "--out", "-", "--city", "wuhan")
     assert stdout.returncode == 0 and stdout.stdout.startswith("# CityRadar")
-
