@@ -79,7 +79,8 @@ def main() -> int:
             store.upsert_articles(tagger.tag(articles))
             with Fetcher(FETCH) as fetcher:
                 started = time.perf_counter()
-                report = fetch_full_text(store, stored_candidates(store), fetcher, tagger)
+                report = fetch_full_text(store, stored_candidates(store), fetcher, tagger,
+                                         allow_private=True)  # pages served on 127.0.0.1
                 elapsed = time.perf_counter() - started
             store.close()
     finally:

@@ -4,13 +4,21 @@ deadline_s=...)``): a host that trickles one byte every few seconds never trips 
 ``timeout_s``, so the body is read against the deadline too and abandoned when it passes.
 
 Bytes are fetched here (never by feedparser) so every request is polite, bounded and logged.
+
+``url_guard`` (``fetch(..., url_guard=...)``): a callable that may refuse a URL before it is
+requested, checked for the URL and for every redirect target (redirects are then followed
+here, one hop at a time). Full-text fetching passes ``non_public_target`` so that an article
+URL from a hostile feed cannot make CityRadar read loopback, private or link-local services
+(SSRF) and store their answer as an article body.
 """
 
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import logging
 import random
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -28,6 +36,46 @@ from ingest.sources import FetchOptions
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_REDIRECTS = 10  # httpx's default, kept when redirects are followed by hand (url_guard)
+UrlGuard = Callable[[str], "str | None"]  # a URL -> why it is refused, or None
+
+
+def _non_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def non_public_target(url: str) -> str | None:
+    """Why ``url`` must not be fetched on behalf of outside data: its host is, or resolves to,
+    a loopback, private, link-local, shared, reserved or multicast address (or it is not
+    http(s)); None for a URL whose every address is public. A host that does not resolve is
+    left to the fetch to fail. (The check resolves the name itself; a DNS answer that changes
+    between the check and the connection is not caught.)"""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "not a valid URL"
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return "not an http(s) URL"
+    try:
+        if _non_public(host):
+            return f"non-public address {host}"
+        return None
+    except ValueError:
+        pass  # a name, not an address literal
+    try:
+        infos = socket.getaddrinfo(host, port or (443 if parts.scheme.lower() == "https" else 80),
+                                   proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    for info in infos:
+        address = str(info[4][0])
+        if _non_public(address):
+            return f"{host} resolves to non-public address {address}"
+    return None
 
 
 class ResponseTooLarge(Exception):
@@ -133,11 +181,13 @@ class Fetcher:
         self.close()
 
     def fetch(self, url: str, state: FetchState | None = None, *,
-              deadline_s: float | None = None) -> FetchResult:
+              deadline_s: float | None = None,
+              url_guard: UrlGuard | None = None) -> FetchResult:
         """GET ``url`` (conditionally when ``state`` has validators), retrying transient errors,
         all within ``deadline_s`` (default ``options.deadline_s``) from the first attempt:
         the result is then an error, never a request still hanging. A read that is already
-        waiting when the deadline passes ends within one ``timeout_s`` at worst."""
+        waiting when the deadline passes ends within one ``timeout_s`` at worst. With
+        ``url_guard``, a refused URL or redirect target is never requested (status 403)."""
         headers: dict[str, str] = {}
         if state is not None:
             if state.etag:
@@ -156,7 +206,7 @@ class Fetcher:
             try:
                 if deadline is None:  # the clock starts once politeness lets the request go
                     deadline = time.monotonic() + budget
-                retry_after = self._attempt(url, headers, result, deadline, budget)
+                retry_after = self._attempt(url, headers, result, deadline, budget, url_guard)
             finally:
                 self._gate.release(host)
             transient = result.error is not None and (
@@ -178,8 +228,10 @@ class Fetcher:
         return result
 
     def _attempt(self, url: str, headers: dict[str, str], result: FetchResult,
-                 deadline: float, budget: float) -> float | None:
-        """One request; fills ``result``; returns a Retry-After delay when the server gave one."""
+                 deadline: float, budget: float,
+                 url_guard: UrlGuard | None = None) -> float | None:
+        """One request (following redirects); fills ``result``; returns a Retry-After delay
+        when the server gave one."""
         result.status, result.content, result.error, result.not_modified = None, None, None, False
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -187,18 +239,21 @@ class Fetcher:
             result.status = 408
             return None
         timeout = httpx.Timeout(min(self.options.timeout_s, remaining))
+        target = url
         try:
-            with self._client.stream("GET", url, headers=headers, timeout=timeout) as response:
-                result.status = response.status_code
-                result.final_url = str(response.url)
-                result.headers = {k.lower(): v for k, v in response.headers.items()}
-                if response.status_code == 304:
-                    result.not_modified = True
+            for _hop in range(MAX_REDIRECTS + 1):
+                refused = url_guard(target) if url_guard is not None else None
+                if refused:
+                    result.status, result.final_url = 403, target  # 4xx: never retried
+                    result.error = f"refused: {refused}"
                     return None
-                if response.status_code != 200:
-                    result.error = f"HTTP {response.status_code}"
-                    return _retry_after_seconds(response.headers.get("retry-after"))
-                result.content = self._read_capped(response, deadline)
+                with self._client.stream("GET", target, headers=headers, timeout=timeout,
+                                         follow_redirects=url_guard is None) as response:
+                    if url_guard is not None and response.next_request is not None:
+                        target = str(response.next_request.url)  # checked on the next hop
+                        continue
+                    return self._response(response, result, deadline)
+            result.status, result.error = 310, f"more than {MAX_REDIRECTS} redirects"
         except DeadlineExceeded:
             result.error = f"deadline of {budget:g}s exceeded (response too slow, aborted)"
             result.content = None
@@ -211,6 +266,20 @@ class Fetcher:
             result.error = f"timeout ({type(exc).__name__})"
         except httpx.HTTPError as exc:
             result.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return None
+
+    def _response(self, response: httpx.Response, result: FetchResult,
+                  deadline: float) -> float | None:
+        result.status = response.status_code
+        result.final_url = str(response.url)
+        result.headers = {k.lower(): v for k, v in response.headers.items()}
+        if response.status_code == 304:
+            result.not_modified = True
+            return None
+        if response.status_code != 200:
+            result.error = f"HTTP {response.status_code}"
+            return _retry_after_seconds(response.headers.get("retry-after"))
+        result.content = self._read_capped(response, deadline)
         return None
 
     def _read_capped(self, response: httpx.Response, deadline: float | None = None) -> bytes:
@@ -229,12 +298,14 @@ class Fetcher:
         return b"".join(chunks)
 
     def fetch_many(
-        self, requests: Iterable[tuple[str, FetchState | None]]
+        self, requests: Iterable[tuple[str, FetchState | None]], *,
+        url_guard: UrlGuard | None = None,
     ) -> Iterator[FetchResult]:
         """Fetch concurrently; yields results as they complete (in the caller's thread)."""
         with ThreadPoolExecutor(max_workers=self.options.concurrency,
                                 thread_name_prefix="fetch") as pool:
-            futures = [pool.submit(self.fetch, url, state) for url, state in requests]
+            futures = [pool.submit(self.fetch, url, state, url_guard=url_guard)
+                       for url, state in requests]
             for future in as_completed(futures):
                 yield future.result()
 

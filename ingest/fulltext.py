@@ -6,6 +6,12 @@ Used by ``cityradar fetch-text`` (stored articles) and by ingest for sources wit
 - **Fetching** goes through ``ingest.fetch.Fetcher``, the same polite fetcher as feeds (per-host
   delay and concurrency, size cap, retries, the overall deadline, conditional requests with the
   validators remembered per page URL in the store's fetch state).
+- **Only public addresses** are fetched: an article URL (or a redirect, or its robots.txt)
+  whose host is or resolves to a loopback, private, link-local or other non-public address is
+  never requested (``ingest.fetch.non_public_target``) and recorded as ``blocked_address``: a
+  hostile feed cannot make CityRadar read internal services (the Elasticsearch node, a cloud
+  metadata endpoint) and store the answer as an article body. Tests that serve pages on
+  127.0.0.1 opt in with ``CITYRADAR_FULLTEXT_ALLOW_PRIVATE=1`` (or ``allow_private=True``).
 - **robots.txt** is read once per host (``urllib.robotparser``, cached per host for the run)
   and a disallowed page is never requested. As RFC 9309 says: a robots.txt answered 4xx means
   no rules (everything allowed); a 5xx or no answer means everything disallowed for now.
@@ -15,7 +21,7 @@ Used by ``cityradar fetch-text`` (stored articles) and by ingest for sources wit
 - **Outcomes** are recorded per article in ``extras["fulltext"]``: ``status`` is one of
   ``ok``, ``paywall`` (teaser kept as body), ``consent_wall``, ``robots_disallowed``,
   ``http_error``, ``not_html``, ``too_large``, ``no_text`` (extraction found no article text),
-  ``error``; never fatal for the run or the other articles.
+  ``blocked_address``, ``error``; never fatal for the run or the other articles.
 - **Re-tagging** reads the title, the summary, the lead (first paragraphs of the body, up to
   ``LEAD_CHARS``) and every body sentence that names a watched city (up to ``CITY_SENTENCES``
   sentences of at most ``SENTENCE_CHARS`` each), not the whole body: a long report that names
@@ -32,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 import re
 import threading
 import time
@@ -43,7 +50,7 @@ from urllib import robotparser
 from urllib.parse import urlsplit, urlunsplit
 
 from cityradar.records import Article
-from ingest.fetch import Fetcher, FetchResult
+from ingest.fetch import Fetcher, FetchResult, UrlGuard, non_public_target
 from search.store import ArticleFilter, Store
 
 log = logging.getLogger(__name__)
@@ -56,6 +63,17 @@ SENTENCE_CHARS = 400
 MAX_EXCERPT_CHARS = LEAD_CHARS + CITY_SENTENCES * SENTENCE_CHARS
 BATCH_SIZE = 64
 RETRY_STATUSES = frozenset({"http_error", "error", "too_large"})
+ALLOW_PRIVATE_ENV = "CITYRADAR_FULLTEXT_ALLOW_PRIVATE"
+
+
+def address_guard(allow_private: bool | None = None) -> UrlGuard | None:
+    """The check every full-text request goes through: None (no check) when non-public
+    addresses are allowed (``allow_private``, default the ``CITYRADAR_FULLTEXT_ALLOW_PRIVATE``
+    setting, for tests serving pages on loopback), else ``non_public_target``."""
+    if allow_private is None:
+        allow_private = os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in (
+            "1", "true", "yes")
+    return None if allow_private else non_public_target
 
 # schema.org markup publishers use for paywalled content (Google's structured-data guidance).
 _NOT_FREE = re.compile(rb'"isAccessibleForFree"\s*:\s*"?(false|False|FALSE)"?')
@@ -109,9 +127,11 @@ class FullTextReport:
 class RobotsCache:
     """One parsed robots.txt per scheme://host, fetched through the polite fetcher."""
 
-    def __init__(self, fetcher: Fetcher, agent: str = ROBOTS_AGENT) -> None:
+    def __init__(self, fetcher: Fetcher, agent: str = ROBOTS_AGENT,
+                 url_guard: UrlGuard | None = None) -> None:
         self._fetcher = fetcher
         self._agent = agent
+        self._guard = url_guard
         self._parsers: dict[str, robotparser.RobotFileParser] = {}
         self._lock = threading.Lock()
 
@@ -126,7 +146,8 @@ class RobotsCache:
             roots = {self._root(u) for u in urls} - set(self._parsers)
         if not roots:
             return
-        for result in self._fetcher.fetch_many((f"{root}/robots.txt", None) for root in roots):
+        for result in self._fetcher.fetch_many(((f"{root}/robots.txt", None) for root in roots),
+                                               url_guard=self._guard):
             parser = _robots_parser(result)
             with self._lock:
                 self._parsers[self._root(result.url)] = parser
@@ -329,6 +350,8 @@ def apply_page(article: Article, result: FetchResult, page: Extracted | None,
     if page is None:
         if result.status == 413:
             info["status"] = "too_large"
+        elif (result.error or "").startswith("refused: "):  # a redirect to a non-public address
+            info["status"] = "blocked_address"
         else:
             info["status"] = "http_error" if result.status else "error"
         info["detail"] = result.error or ""
@@ -362,12 +385,15 @@ def fetch_full_text(
     batch_size: int = BATCH_SIZE,
     robots: RobotsCache | None = None,
     report: FullTextReport | None = None,
+    allow_private: bool | None = None,
 ) -> FullTextReport:
     """Fetch, extract, (re-)tag and store the full text of ``articles`` (those still needing
-    it, or all with ``refresh``), in batches; returns counts per outcome."""
+    it, or all with ``refresh``), in batches; returns counts per outcome. Pages on non-public
+    addresses are refused unless ``allow_private`` (see ``address_guard``)."""
     report = report or FullTextReport()
     started = time.monotonic()
-    robots = robots or RobotsCache(fetcher)
+    guard = address_guard(allow_private)
+    robots = robots or RobotsCache(fetcher, url_guard=guard)
     batch: list[Article] = []
     for article in articles:
         if not needs_text(article, refresh):
@@ -375,10 +401,10 @@ def fetch_full_text(
         report.considered += 1
         batch.append(article)
         if len(batch) >= batch_size:
-            _run_batch(store, batch, fetcher, tagger, robots, refresh, report)
+            _run_batch(store, batch, fetcher, tagger, robots, refresh, report, guard)
             batch = []
     if batch:
-        _run_batch(store, batch, fetcher, tagger, robots, refresh, report)
+        _run_batch(store, batch, fetcher, tagger, robots, refresh, report, guard)
     report.elapsed_s = time.monotonic() - started
     log.info("full text: %d considered, %d fetched, %s, %d titles replaced in %.1fs",
              report.considered, report.fetched, report.statuses, report.titles_replaced,
@@ -387,14 +413,22 @@ def fetch_full_text(
 
 
 def _run_batch(store: Store, batch: list[Article], fetcher: Fetcher, tagger: Any,
-               robots: RobotsCache, refresh: bool, report: FullTextReport) -> None:
+               robots: RobotsCache, refresh: bool, report: FullTextReport,
+               guard: UrlGuard | None = None) -> None:
     now = datetime.now(UTC)
-    robots.prefetch(a.url for a in batch)
     done: list[Article] = []
     fresh: set[str] = set()  # ids whose page was read this time (not a 304)
     wanted: dict[str, list[Article]] = {}
+    refusals = {a.url: guard(a.url) for a in batch} if guard is not None else {}
+    robots.prefetch(a.url for a in batch if not refusals.get(a.url))
     for article in batch:
-        if robots.allowed(article.url):
+        if refusals.get(article.url):  # never requested, nor its robots.txt
+            info = {"status": "blocked_address", "fetched_at": now.isoformat(),
+                    "detail": str(refusals[article.url])[:200]}
+            done.append(dataclasses.replace(article,
+                                            extras={**article.extras, "fulltext": info}))
+            report.count("blocked_address")
+        elif robots.allowed(article.url):
             wanted.setdefault(article.url, []).append(article)
         else:
             info = {"status": "robots_disallowed", "fetched_at": now.isoformat(),
@@ -403,7 +437,7 @@ def _run_batch(store: Store, batch: list[Article], fetcher: Fetcher, tagger: Any
                                             extras={**article.extras, "fulltext": info}))
             report.count("robots_disallowed")
     states = {url: (store.get_fetch_state(url) if refresh else None) for url in wanted}
-    for result in fetcher.fetch_many((url, states[url]) for url in wanted):
+    for result in fetcher.fetch_many(((url, states[url]) for url in wanted), url_guard=guard):
         report.fetched += 1
         for article in wanted[result.url]:
             try:

@@ -23,6 +23,7 @@ from typing import Any
 
 from cityradar.records import Alert
 from search.store import ArticleFilter, Store
+from search.urls import http_url
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ class Story:
     copies: int  # articles of the story this month (first copy + syndicated copies)
     outlets: list[str]
     tone: float | None
+
+    def __post_init__(self) -> None:
+        # a link target: http(s) only, percent-encoded; "" for a stored javascript:/data: URL
+        self.url = http_url(self.url) or ""
 
 
 @dataclass(slots=True)

@@ -6,11 +6,34 @@ degraded-store banner. Anything shown to a person or written to a log goes throu
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 SECRET_PARAMS = frozenset({"password", "pass", "passwd", "pwd", "api_key", "apikey", "key",
                            "token", "secret", "auth", "access_token"})
 MASK = "***"
+_URL_SAFE = "/:@!$&'*+,;=-._~%?#"  # kept as-is in a link target (no spaces, (), <>, ", backslash)
+
+
+def http_url(value: object) -> str | None:
+    """An article URL fit to be a link (UI, HTML report): ``http(s)://host/...`` with the
+    scheme case-folded, unsafe characters percent-encoded and no user-info; None for anything
+    else (``javascript:``, ``data:``, no host, control characters)."""
+    raw = str(value or "").strip()
+    if any(ord(ch) < 32 for ch in raw):
+        return None
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    netloc = parts.netloc.rsplit("@", 1)[-1]  # never show or follow user-info
+    path = quote(parts.path, safe=_URL_SAFE)
+    query = quote(parts.query, safe=_URL_SAFE)
+    fragment = quote(parts.fragment, safe=_URL_SAFE)
+    netloc = quote(netloc, safe=":[]-._~")
+    return urlunsplit((parts.scheme.lower(), netloc, path, query, fragment))
 
 
 def redact_url(url: str) -> str:

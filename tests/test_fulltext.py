@@ -12,8 +12,13 @@ from click.testing import CliRunner
 
 from cityradar.cli import cli
 from cityradar.records import Article
-from ingest.fetch import Fetcher
-from ingest.fulltext import excerpt_for_tagging, fetch_full_text, stored_candidates
+from ingest.fetch import Fetcher, non_public_target
+from ingest.fulltext import (
+    ALLOW_PRIVATE_ENV,
+    excerpt_for_tagging,
+    fetch_full_text,
+    stored_candidates,
+)
 from ingest.gdelt_files import title_from_url
 from ingest.sources import FetchOptions
 from nlp.pipeline import Tagger
@@ -75,6 +80,13 @@ CONSENT_PAGE = """<!doctype html><html lang="en"><head><title>Before you continu
 <body><div class="cmp"><h1>We value your privacy</h1><p>We and our partners use cookies.</p>
 <button>Accept all cookies</button><button>Manage consent</button></div></body></html>"""
 ROBOTS = "User-agent: *\nDisallow: /private/\n"
+
+
+@pytest.fixture(autouse=True)
+def pages_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests serve article pages on 127.0.0.1, which full-text fetching refuses by
+    default (SSRF): they opt in, as an operator could for an intranet site."""
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
 
 
 def page_ids(store) -> dict[str, Article]:
@@ -355,3 +367,65 @@ def test_clean_title_drops_only_outlet_and_date_segments() -> None:
         "Wuhan – a city in lockdown")
     letters = "Letters: Coddling criminals | Undermining road | Tax dollars"
     assert clean_title(letters, dw) == letters
+
+
+def test_non_public_article_urls_are_never_requested(feed_server: FeedServer, store, tagger,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default (no opt-in) an article URL from a feed that points at loopback (an internal
+    service, the Elasticsearch node, a metadata endpoint) is refused before any request: no
+    page, no robots.txt; recorded per article, the run goes on."""
+    monkeypatch.delenv(ALLOW_PRIVATE_ENV)
+    url = feed_server.add("/news/floods.html", BODY_CITY_PAGE.encode(), content_type=HTML)
+    feed_server.add("/robots.txt", ROBOTS.encode(), content_type="text/plain")
+    store.upsert_articles([stub_article(url, "Rivers")])
+    with Fetcher(FAST) as fetcher:
+        report = fetch_full_text(store, stored_candidates(store), fetcher, tagger)
+    assert report.statuses == {"blocked_address": 1} and report.fetched == 0
+    assert feed_server.requests_for("/news/floods.html") == []
+    assert feed_server.requests_for("/robots.txt") == []
+    stored = store.get_article(stub_article(url, "").id)
+    assert stored.body is None
+    assert stored.extras["fulltext"]["status"] == "blocked_address"
+    assert "127.0.0.1" in stored.extras["fulltext"]["detail"]
+    with Fetcher(FAST) as fetcher:  # a later run does not retry it ...
+        assert fetch_full_text(store, stored_candidates(store), fetcher, tagger).considered == 0
+        # ... opting in (what the other tests here rely on) with --refresh fetches it
+        report = fetch_full_text(store, stored_candidates(store), fetcher, tagger,
+                                 allow_private=True, refresh=True)
+    assert report.statuses == {"ok": 1}
+
+
+def test_a_refused_redirect_target_is_never_requested(feed_server: FeedServer) -> None:
+    """Redirects are checked hop by hop: a page that redirects to a refused address (here a
+    path the guard refuses, standing in for a private host) gets no request there."""
+    inner = feed_server.add("/internal/secret", b"secret", content_type="text/plain")
+    start = feed_server.add("/news/moved", b"", status=302, headers={"Location": inner})
+    hop = feed_server.add("/news/hop", b"", status=301, headers={"Location": start})
+
+    def guard(url: str) -> str | None:
+        return "internal" if "/internal/" in url else None
+
+    with Fetcher(FAST) as fetcher:
+        refused = fetcher.fetch(hop, url_guard=guard)
+        followed = fetcher.fetch(hop)  # no guard: httpx follows the redirects itself
+    assert refused.content is None and refused.status == 403
+    assert refused.error == "refused: internal" and refused.final_url == inner
+    assert len(feed_server.requests_for("/news/moved")) == 2
+    assert len(feed_server.requests_for("/internal/secret")) == 1  # only the unguarded fetch
+    assert followed.content == b"secret"
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:9200/_cat/indices", "http://localhost/", "http://10.1.2.3/",
+    "http://192.168.0.1/", "http://172.16.5.4/", "http://169.254.169.254/latest/meta-data/",
+    "http://100.64.0.1/", "http://0.0.0.0/", "http://[::1]/", "http://[::ffff:127.0.0.1]/",
+    "http://[fd00::1]/", "http://224.0.0.1/", "file:///etc/passwd", "gopher://x.example/",
+])
+def test_non_public_targets(url: str) -> None:
+    assert non_public_target(url)
+
+
+@pytest.mark.parametrize("url", ["https://8.8.8.8/news", "http://93.184.216.34:8080/a",
+                                 "https://[2001:4860:4860::8888]/"])
+def test_public_address_literals_pass(url: str) -> None:
+    assert non_public_target(url) is None

@@ -21,6 +21,7 @@ import pytest
 from cityradar.records import AlertUpdate, SourceHealth
 from tests.conftest import CONFIG_DIR, SCREENSHOTS, WAIT_MS
 from tests.ui_fixtures import WUHAN_ALERT_ID, fixture_alerts, fixture_articles
+from ui.data import city_label
 from ui.launch import launch, stop
 
 USER, PASSWORD = "analyst", "correct horse battery"
@@ -55,8 +56,8 @@ class Listener:
         self.httpd.server_close()
 
 
-def payload(base: str, field: str) -> str:
-    return (f"PAYLOAD-{field} ![b]({base}/img-{field}) <img src=\"{base}/html-{field}\"> "
+def payload(base: str, field: str, tag: str = "PAYLOAD") -> str:
+    return (f"{tag}-{field} ![b]({base}/img-{field}) <img src=\"{base}/html-{field}\"> "
             f"[click]({base}/link-{field}) {base}/auto-{field} _em-{field}_ "
             f"$x^2$ :red[red-{field}] trail\\")
 
@@ -69,9 +70,26 @@ def hostile_store(directory: Path, base: str) -> str:
     hostile = replace(first, title=payload(base, "title"), summary=payload(base, "summary"),
                       outlet=payload(base, "outlet"),
                       url="https://news.example/evil path)(x",
-                      published_at=datetime(2020, 2, 5, 9, tzinfo=UTC))
+                      published_at=datetime(2020, 2, 5, 9, tzinfo=UTC),
+                      extras={"translation": {  # a stored machine translation (issue 15)
+                          "title": payload(base, "translation"), "model": "models/opus-mt",
+                          "target": "en", "source_language": "ru",
+                          "summary": payload(base, "tsummary")}})
     # the newest Wuhan article and a search hit carry the payloads too
     articles = [hostile if a.id == first.id else a for a in articles]
+    # the Planner's city, market (outlet country) and topic come from the store: an imported,
+    # already-tagged line can name any city or topic id; dated last, inside the default period
+    last = max(a.published_at for a in articles if a.published_at)
+    assert first.tags is not None
+    city = payload(base, "city", "HOSTILE")
+    planner = replace(first, id="hostile-planner", url="https://news.example/planner",
+                      title=payload(base, "ptitle", "HOSTILE"), summary="",
+                      outlet=payload(base, "poutlet", "HOSTILE"),
+                      country=payload(base, "country", "HOSTILE"), published_at=last, extras={},
+                      tags=replace(first.tags, mentions=[], cities={city: 1.0},
+                                   city_sentiment={city: -0.5},
+                                   topics={payload(base, "topic", "HOSTILE"): 0.9}))
+    articles.append(planner)
     url = f"sqlite:///{directory / 'hostile.db'}"
     store = open_store(url)
     try:
@@ -160,6 +178,7 @@ def test_hostile_stored_text_is_shown_as_text_and_loads_nothing(hostile_ui, brow
     expect(page.get_by_text(f"Signed in as {USER}")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("PAYLOAD-title").first).to_be_visible(timeout=WAIT_MS)
     assert payload(base, "title") in shown(page)  # every character, as text
+    assert payload(base, "translation") in shown(page)  # the stored machine translation
     link = page.get_by_role("link", name="PAYLOAD-title", exact=False)
     assert link.first.get_attribute("href") == "https://news.example/evil%20path%29%28x"
     assert_inert(page, base, url)
@@ -175,7 +194,7 @@ def test_hostile_stored_text_is_shown_as_text_and_loads_nothing(hostile_ui, brow
     for field in ("title", "outlet", "term", "history", "by"):
         expect(page.get_by_text(f"PAYLOAD-{field}").first).to_be_attached(timeout=WAIT_MS)
     text = shown(page)
-    for field in ("title", "outlet", "history", "by"):
+    for field in ("title", "outlet", "history", "by", "translation"):
         assert payload(base, field) in text, field
     assert_inert(page, base, url)
     # triage through the UI: the same rules as the CLI, recorded as the signed-in user
@@ -192,7 +211,9 @@ def test_hostile_stored_text_is_shown_as_text_and_loads_nothing(hostile_ui, brow
     box.press("Enter")
     expect(page.get_by_text("1 result(s)")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("PAYLOAD-summary").first).to_be_visible(timeout=WAIT_MS)
-    assert payload(base, "summary") in shown(page)
+    text = shown(page)
+    for field in ("summary", "translation", "tsummary"):  # the summary's translation too
+        assert payload(base, field) in text, field
     assert_inert(page, base, url)
 
     page.get_by_role("link", name="Sources").click()
@@ -201,6 +222,31 @@ def test_hostile_stored_text_is_shown_as_text_and_loads_nothing(hostile_ui, brow
         timeout=WAIT_MS)
     assert_inert(page, base, url)
     page.screenshot(path=SCREENSHOTS / "security_sources.png", full_page=True)
+
+    page.get_by_role("link", name="Overview").click()
+    expect(page.get_by_text("City ranking,", exact=False)).to_be_visible(timeout=WAIT_MS)
+    assert_inert(page, base, url)
+
+    # Planner: the hostile city (an id only the store knows), its market and topic
+    page.get_by_role("link", name="Planner").click()
+    city_box = page.locator(".st-key-planner_city input")
+    expect(city_box).to_be_visible(timeout=WAIT_MS)
+    city_box.click()
+    city_box.fill("hostile-city")
+    city_box.press("Enter")
+    city = payload(base, "city", "HOSTILE")
+    label = " ".join(city_label(city, {}).split())  # its "_" shown as spaces, then folded
+    # the caption of the hostile city's matrix (not the default city's, still on screen while
+    # the page reruns)
+    page.wait_for_function(
+        "t => document.body.innerText.replaceAll('\\u2060', '').includes(t)",
+        arg=f"{label}, foreign media,", timeout=WAIT_MS)
+    expect(page.get_by_text("No own-voice story of this city")).to_be_visible(timeout=WAIT_MS)
+    text = shown(page)
+    assert f"{label}, foreign media," in text  # the caption, as text
+    assert f"Download {city} topics by market (CSV)" in text  # a button label, as text
+    assert_inert(page, base, url)
+    page.screenshot(path=SCREENSHOTS / "security_planner.png", full_page=True)
     page.close()
 
     assert listener.paths == []  # no beacon, no image, no prefetch ever reached it

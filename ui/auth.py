@@ -134,7 +134,9 @@ def gate() -> None:
             raise AuthConfigError(f"login is required but {AUTH_FILE_ENV} is not set")
         users = load_users(path)
     except AuthConfigError as exc:
-        st.error(f"CityRadar cannot check sign-ins: {exc}. Ask the operator.")
+        from ui import safe
+
+        st.error(f"CityRadar cannot check sign-ins: {safe.md(exc)}. Ask the operator.")
         st.stop()
     user = st.session_state.get(SESSION_USER)
     if user and user in users:

@@ -34,11 +34,10 @@ from __future__ import annotations
 
 import re
 import string
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import streamlit as st
 
-from search.urls import redact_text, redact_url
+from search.urls import http_url, redact_text, redact_url
 
 # Every ASCII punctuation character that can start or end a markdown construct (emphasis,
 # code, links, images, HTML, entities, headings, lists, tables, strikethrough, LaTeX, GFM
@@ -48,7 +47,6 @@ _PUNCTUATION = frozenset(string.punctuation) - frozenset(",;:?'\"@%#+-")
 # Only markdown at the start of a line: a heading, list or quote marker. Text from ``md`` is one
 # line, so these are escaped where they begin it ("1." cannot start a list: "." is escaped).
 _LINE_START = frozenset("#+-")
-_URL_SAFE = "/:@!$&'*+,;=-._~%?#"  # kept as-is in a link target (no spaces, (), <>, ", \)
 MAX_TEXT = 2_000
 # GFM turns bare "http://x", "www.x" and "a@b.c" into live links even when their punctuation
 # is escaped; an invisible WORD JOINER (U+2060) before the ":" / "." / "@" stops that.
@@ -76,27 +74,6 @@ def code(value: object, limit: int = 200) -> str:
     become the look-alike ʹ)."""
     text = " ".join(str("" if value is None else value).split())[:limit].replace("`", "ʹ")
     return f"`{text}`" if text else ""
-
-
-def http_url(value: object) -> str | None:
-    """The URL if it is ``http(s)://host/...`` (scheme case-folded, unsafe characters
-    percent-encoded, no user-info), else None."""
-    raw = str(value or "").strip()
-    if any(ord(ch) < 32 for ch in raw):
-        return None
-    try:
-        parts = urlsplit(raw)
-        host = parts.hostname
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        return None
-    netloc = parts.netloc.rsplit("@", 1)[-1]  # never show or follow user-info
-    path = quote(parts.path, safe=_URL_SAFE)
-    query = quote(parts.query, safe=_URL_SAFE)
-    fragment = quote(parts.fragment, safe=_URL_SAFE)
-    netloc = quote(netloc, safe=":[]-._~")
-    return urlunsplit((parts.scheme.lower(), netloc, path, query, fragment))
 
 
 def link(label: object, url: object) -> str:

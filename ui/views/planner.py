@@ -19,6 +19,7 @@ from reports.planner import (
     previous_period,
 )
 from ui import data
+from ui import safe as safe_text
 
 url = data.store_url()
 config = str(data.config_dir())
@@ -29,7 +30,9 @@ KIND_LABELS = {"opportunity": "Opportunity", "neutral": "Neutral", "risk": "Risk
 
 def download(frame: pd.DataFrame, name: str, key: str) -> None:
     safe = frame.map(csv_safe) if not frame.empty else frame
-    st.download_button(f"Download {name} (CSV)", safe.to_csv(index=False).encode("utf-8"),
+    # the name carries stored ids (city, market, topic): a button label renders markdown
+    st.download_button(f"Download {safe_text.md(name)} (CSV)",
+                       safe.to_csv(index=False).encode("utf-8"),
                        file_name=f"{name.replace(' ', '_')}.csv", mime="text/csv", key=key,
                        icon=":material/download:")
 
@@ -97,7 +100,8 @@ def render_matrix(plan, city: str) -> None:  # type: ignore[no-untyped-def]
         return
     st.subheader("Topics by market")
     st.caption(
-        f"{data.city_label(city, names)}, foreign media, {plan.start} to {plan.end}. "
+        f"{safe_text.md(data.city_label(city, names))}, foreign media, "
+        f"{plan.start} to {plan.end}. "
         "Markets: the top by volume. Circle size: reports; colour: mean tone (red negative, "
         "blue positive); ▲ rising / ▼ falling against "
         f"{plan.compare_start} to {plan.compare_end}. Click a circle or a row of the table "
@@ -178,7 +182,8 @@ def render_peers(plan, city: str) -> None:  # type: ignore[no-untyped-def]
     order = [data.city_label(c, names) for c in plan.cities]
     wide = wide[[c for c in order if c in wide.columns]].reset_index().rename(
         columns={"label": "topic"})
-    st.caption(f"Reports per topic and market; markets are {data.city_label(city, names)}'s "
+    label = safe_text.md(data.city_label(city, names))
+    st.caption(f"Reports per topic and market; markets are {label}'s "
                "top markets. The table below also gives each city's share of its coverage "
                "in that market and the mean tone.")
     st.dataframe(wide, hide_index=True, width="stretch", key="planner_peers")
