@@ -89,8 +89,9 @@ def test_planner_shows_the_matrix_and_a_cells_headlines(server: str, browser) ->
     from playwright.sync_api import expect
 
     page = browser.new_page(viewport={"width": 1400, "height": 1700})
-    page.goto(server)
-    # The app's own navigation is drawn once app.py has run (the inbox is its first page).
+    page.goto(f"{server}/alerts")
+    # The app's own navigation is drawn once app.py has run (the root is the Overview; the
+    # inbox, opened here, is a light page).
     expect(page.get_by_text("Alert inbox")).to_be_visible(timeout=WAIT_MS)
     page.get_by_role("link", name="Planner", exact=True).click()
     expect(page.get_by_role("heading", name="Topics by market")).to_be_visible(timeout=WAIT_MS)
