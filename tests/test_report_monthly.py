@@ -141,3 +141,37 @@ def test_outside_text_is_escaped_and_options_are_checked(tmp_path: Path) -> None
     stdout = cli("--db", str(db), "report", "monthly", "--month", "2020-02", "--format", "md",
                  "--out", "-", "--city", "wuhan")
     assert stdout.returncode == 0 and stdout.stdout.startswith("# CityRadar")
+
+
+def test_headlines_show_their_stored_machine_translation(tmp_path: Path) -> None:
+    """Issue 15: the translation under the original, in the report too (stories, alerts)."""
+    from nlp.translation import translated_title
+    from tests.contract.factories import make_alert
+
+    russian = "Вспышка пневмонии в Ухане"
+    english = "Pneumonia outbreak in Wuhan"
+    stored = {"title": english, "model": "models/tiny-marian-ru-en", "target": "en",
+              "source_language": "ru"}
+    translated = make_article(title=russian, cities=["wuhan"], published_at="2020-02-10",
+                              extras={"translation": stored})
+    plain = make_article(title="Wuhan hospitals fill up", cities=["wuhan"],
+                         published_at="2020-02-11")
+    assert translated_title(translated) is not None and translated_title(plain) is None
+    alert = make_alert(start=date(2020, 2, 9), evidence={"stories": [
+        {"id": translated.id, "title": russian, "outlet": "Example News"}]})
+    with SQLiteStore(tmp_path / "store.db") as store:
+        store.upsert_articles([translated, plain])
+        store.upsert_alert(alert)
+        report = build_report(store, CONFIG_DIR, date(2020, 2, 1), city_ids=["wuhan"],
+                              charts=False)
+    html, markdown = render_html(report), render_markdown(report)
+    note = "machine translation ru→en"
+    # under the story and under the alert's leading story, right after the original
+    assert html.count(f"↳ {english}") == 2 and html.count(note) == 2
+    assert html.index(russian) < html.index(f"↳ {english}")
+    lines = markdown.splitlines()
+    below = [lines[i + 1] for i, line in enumerate(lines[:-1]) if russian in line]
+    assert len(below) == 2
+    assert all(line == f"  ↳ {english} ({note})" for line in below), below
+    assert "Wuhan hospitals fill up" in markdown
+    assert markdown.count("↳") == 2  # a headline without a stored translation gets no line
