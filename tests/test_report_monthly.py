@@ -175,3 +175,34 @@ def test_headlines_show_their_stored_machine_translation(tmp_path: Path) -> None
     assert all(line == f"  ↳ {english} ({note})" for line in below), below
     assert "Wuhan hospitals fill up" in markdown
     assert markdown.count("↳") == 2  # a headline without a stored translation gets no line
+
+
+def test_summary_words_tone_moves_and_old_episodes_as_a_reader_would(tmp_path: Path) -> None:
+    """'Turned negative' only when the mean tone crossed zero; an episode that began months
+    ago is 'running since' its start (with the year); no year-over-year column without data."""
+    from tests.contract.factories import make_alert
+
+    def month_of(city: str, day: str, tone: float, n: int = 25) -> list:
+        return [make_article(title=f"{city} story {day} {i}", cities=[city], published_at=day,
+                             sentiment=tone, city_sentiment={city: tone}) for i in range(n)]
+
+    articles = (month_of("beijing", "2020-05-10", 0.2) + month_of("beijing", "2020-06-10", -0.3)
+                + month_of("chongqing", "2020-05-10", 0.4)
+                + month_of("chongqing", "2020-06-10", 0.1))
+    with SQLiteStore(tmp_path / "store.db") as store:
+        store.upsert_articles(articles)
+        store.upsert_alert(make_alert(city="beijing", start=date(2020, 1, 3),
+                                      end=date(2020, 6, 15)))
+        report = build_report(store, CONFIG_DIR, date(2020, 6, 1),
+                              city_ids=["beijing", "chongqing"], charts=False)
+    summary = " ".join(report.summary)
+    assert "Tone turned negative for Beijing (mean tone +0.20 → −0.30" in summary
+    assert "worsened for Chongqing (mean tone +0.40 → +0.10" in summary
+    assert "negative for Chongqing" not in summary
+    assert "Beijing (volume surge, running since 3 Jan 2020)" in summary
+    markdown, html = render_markdown(report), render_html(report)
+    assert "vs Jun 2019" not in markdown and "vs Jun 2019" not in html
+    assert "No change on June 2019: the store's coverage begins in May 2020." in markdown
+    header = next(line for line in markdown.splitlines() if line.startswith("| Rank"))
+    separator = markdown.splitlines()[markdown.splitlines().index(header) + 1]
+    assert header.count("|") == separator.count("|")  # the table still lines up
