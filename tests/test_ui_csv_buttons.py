@@ -9,6 +9,10 @@ from tests.ui_fixtures import UiFixture
 
 EXPECTED = {
     "views/alerts.py": {"Download alerts (CSV)"},  # the alerts inbox
+    "views/overview.py": {"Ranking (CSV)"},  # the landing page
+    "views/planner.py": {"Download chengdu topics by market (CSV)",
+                         "Download chengdu opportunity changes (CSV)",
+                         "Download chengdu risk changes (CSV)"},
     "views/city.py": {"Download coverage (CSV)", "Download weekly tone (CSV)",
                       "Download topic mix (CSV)", "Download outlets (CSV)",
                       "Download headlines (CSV)"},

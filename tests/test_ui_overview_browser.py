@@ -65,7 +65,7 @@ def test_overview_shows_the_ranking_and_heat_map_and_downloads_the_pdf(
         page.get_by_role("button", name="Ranking (CSV)").click()
     csv_path = tmp_path / "ranking.csv"
     csv_info.value.save_as(csv_path)
-    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    lines = csv_path.read_text(encoding="utf-8-sig").splitlines()  # ui.downloads: with a BOM
     assert lines[0].startswith("Rank,Move,City,Reports,English,Other,Unique,vs May,Tone")
     assert lines[1].startswith("1,▲ 1,Beijing")
     assert len(lines) == 16
