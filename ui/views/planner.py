@@ -130,12 +130,13 @@ def render_matrix(plan, city: str) -> None:  # type: ignore[no-untyped-def]
         return
     market, topic = chosen
     label = data.topic_label(topic, data.topic_info(config))
-    st.text(f"{label} in {market}: newest first, headlines in their original language "
-            "with the stored machine translation beside them")
     frame = data.planner_headlines(url, plan, city, market, topic)
-    order = ["date", "headline", "translation", *(c for c in frame.columns
-                                                  if c not in ("date", "headline",
-                                                               "translation"))]
+    translated = bool(frame["translation"].astype(bool).any()) if not frame.empty else False
+    st.text(f"{label} in {market}: newest first, headlines in their original language"
+            + (" with the stored machine translation beside them" if translated else ""))
+    # the translation right beside the headline; no empty column when none was stored
+    order = ["date", "headline", *(["translation"] if translated else []),
+             *(c for c in frame.columns if c not in ("date", "headline", "translation"))]
     st.dataframe(frame, hide_index=True, width="stretch", key="planner_headlines",
                  column_order=order,
                  column_config={"tone_score": st.column_config.NumberColumn(
