@@ -142,7 +142,8 @@ def _fields(section: type, data: Any, where: str) -> dict[str, Any]:
 # -- payload ---------------------------------------------------------------------------------
 
 def alert_link(alert_id: str, ui_url: str) -> str:
-    return f"{ui_url.rstrip('/')}/?alert={quote(alert_id, safe='')}"
+    # the alert inbox is the UI's /alerts page (the root is the Overview)
+    return f"{ui_url.rstrip('/')}/alerts?alert={quote(alert_id, safe='')}"
 
 
 def alert_payload(alert: Alert, event: str, ui_url: str) -> dict[str, Any]:

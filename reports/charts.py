@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 import warnings
 from collections.abc import Sequence
 from datetime import date
@@ -120,11 +121,11 @@ def city_panels(trend: Sequence[dict[str, Any]], topics: Sequence[dict[str, Any]
     ax = axes[2]
     shown = list(topics)[:5][::-1]
     if shown:
-        names = [_short(t["label"], 18) for t in shown]
+        names = [_two_lines(t["label"], 15) for t in shown]
         counts = [t["count"] for t in shown]
         colors = [_tone_color(t.get("tone")) for t in shown]
         ax.barh(range(len(shown)), counts, color=colors, height=0.7)
-        ax.set_yticks(range(len(shown)), names, fontsize=6.5)
+        ax.set_yticks(range(len(shown)), names, fontsize=6, linespacing=0.95)
         ax.tick_params(axis="x", labelsize=6.5)
     else:
         ax.text(0.5, 0.5, "no topics", ha="center", va="center", transform=ax.transAxes,
@@ -143,6 +144,15 @@ def _tone_color(tone: float | None) -> str:
     if tone >= 0.05:
         return POSITIVE
     return "#9e9e9e"
+
+
+def _two_lines(text: str, width: int) -> str:
+    """A topic label on at most two lines of ``width`` characters (the whole label where it
+    fits: "Politics &\ndiplomacy", not "Politics & diplom…")."""
+    lines = textwrap.wrap(text, width) or [""]
+    if len(lines) > 2:
+        lines = [lines[0], _short(" ".join(lines[1:]), width)]
+    return "\n".join(lines)
 
 
 def _short(text: str, width: int) -> str:

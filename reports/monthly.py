@@ -236,7 +236,9 @@ def summary(report: Report) -> list[str]:
         for c in alerted:
             kinds = sorted({ALERT_KIND_LABELS.get(a.kind, a.kind) for a in c.alerts})
             first = min(a.start for a in c.alerts)
-            described.append(f"{c.name} ({' and '.join(kinds)}, from {first:%-d %b})")
+            since = (f"running since {first:%-d %b %Y}" if first < f.month
+                     else f"from {first:%-d %b}")
+            described.append(f"{c.name} ({' and '.join(kinds)}, {since})")
         sentences.append(f"Alert episodes ran for {_names(described)}.")
     else:
         sentences.append("No alert episode ran this month.")
@@ -254,12 +256,18 @@ def summary(report: Report) -> list[str]:
     if turns:
         parts = []
         for worse, c in turns[:3]:
+            before, now = c.prev_tone or 0, c.tone or 0
+            # "turned" only when the mean tone crossed zero; otherwise it got worse or better
+            if worse:
+                verb = "turned negative" if before >= 0 > now else "worsened"
+            else:
+                verb = "turned positive" if before <= 0 < now else "improved"
             parts.append(
-                f"{'negative' if worse else 'positive'} for {c.name} (mean tone "
+                f"{verb} for {c.name} (mean tone "
                 f"{_signed(c.prev_tone or 0, '+.2f')} → {_signed(c.tone or 0, '+.2f')}, "
                 f"negative share {(c.prev_negative_share or 0) * 100:.0f}% → "
                 f"{(c.negative_share or 0) * 100:.0f}%)")
-        sentences.append("Tone turned " + "; ".join(parts) + ".")
+        sentences.append("Tone " + "; ".join(parts) + ".")
     else:
         sentences.append(f"Tone held steady: no city's mean tone or negative share moved by "
                          f"{TONE_TURN:.2f} / {TONE_TURN * 100:.0f} points or more.")
@@ -333,6 +341,8 @@ def _context(report: Report) -> dict[str, Any]:
         "r": report, "f": f, "cities": f.cities,
         "alert_count": sum(len(c.alerts) for c in f.cities),
         "has_share": any(c.share_of_all is not None for c in f.cities),
+        # no year-over-year column when the store holds nothing from a year before
+        "has_yoy": any(c.year_ago_reports is not None for c in f.cities),
         "mom_total": (f.total - f.prev_total) / f.prev_total if f.prev_total else None,
         "prev_month": add_months(f.month, -1),
         "year_ago": add_months(f.month, -12),

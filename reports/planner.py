@@ -37,6 +37,7 @@ from cityradar.settings import DEFAULT_CONFIG_DIR
 from ingest.dedupe import normalized_text, shingle_hash_sets, shingle_hashes
 from nlp.gazetteer import load_cities
 from nlp.topics import load_topics
+from nlp.translation import translated_title
 from search.store import UNKNOWN_MARKET, ArticleFilter, Market, SearchQuery, Store
 
 TEST_NAME = (
@@ -340,7 +341,8 @@ def cell_filter(plan: Plan, city: str, market: str, topic: str) -> ArticleFilter
 def headlines(store: Store, plan: Plan, city: str, market: str, topic: str,
               limit: int = 100) -> list[dict[str, Any]]:
     """A cell's reports, newest first: headline in its original language, outlet, country,
-    language, date, tone (for the city), URL."""
+    language, date, tone (for the city), URL, and the headline's stored machine translation
+    ("" when none was stored)."""
     result = store.search(SearchQuery(filters=cell_filter(plan, city, market, topic),
                                       limit=limit))
     rows = []
@@ -358,8 +360,17 @@ def headlines(store: Store, plan: Plan, city: str, market: str, topic: str,
             "tone": tags.sentiment_label if tags else "",
             "tone_score": None if tone is None else round(float(tone), 3),
             "url": article.url,
+            "translation": _translation_text(article),
         })
     return rows
+
+
+def _translation_text(article: Article) -> str:
+    translation = translated_title(article)
+    if translation is None:
+        return ""
+    return (f"{translation.title} (machine translation {translation.source_language}→"
+            f"{translation.target})")
 
 
 # -- picked up abroad -------------------------------------------------------------------------

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from cityradar.records import Alert
+from cityradar.records import Alert, Article
+from nlp.translation import Translation, translated_title
 from search.store import ArticleFilter, Store
 from search.urls import http_url
 
@@ -105,6 +106,9 @@ class CityMonth:
     share_of_all: float | None = None  # GDELT value / norm for the month
     alerts: list[Alert] = field(default_factory=list)
     stories: list[Story] = field(default_factory=list)
+    # stored machine translations of the headlines shown (stories and alerts' leading stories),
+    # by article id: shown under the original (issue 15)
+    translations: dict[str, Translation] = field(default_factory=dict)
     # 12-month trend, oldest first: month, english, other, reports, tone, negative_share
     # (counts None for months before the store's first dated article)
     trend: list[dict[str, Any]] = field(default_factory=list)
@@ -295,12 +299,16 @@ def _details(store: Store, rows: list[CityMonth], month: date, last: date, voice
             by_city[alert.city].alerts.append(alert)
     for cm in rows:
         cm.alerts.sort(key=lambda a: (a.start, a.kind, a.language_group))
+        leading = [str(s["id"]) for s in map(alert_story, cm.alerts) if s and s.get("id")]
+        if leading:
+            _add_translations(cm, store.get_articles(leading))
     # the most-covered stories (syndication clusters) per city
     for cm in rows:
         if not cm.reports:
             continue
         counted = store.top_stories(_filter([cm.city], voice, month, last), size=TOP_STORIES)
         leads = {a.id: a for a in store.get_articles([s.story for s in counted])}
+        _add_translations(cm, leads.values())
         for story in counted:
             lead = leads.get(story.story)
             if lead is None:
@@ -312,6 +320,13 @@ def _details(store: Store, rows: list[CityMonth], month: date, last: date, voice
                 published=lead.published_at.date() if lead.published_at else None,
                 copies=story.count, outlets=story.outlets,
                 tone=tags.city_sentiment.get(cm.city, tags.sentiment) if tags else None))
+
+
+def _add_translations(cm: CityMonth, articles: Iterable[Article]) -> None:
+    for article in articles:
+        translation = translated_title(article)
+        if translation is not None:
+            cm.translations[article.id] = translation
 
 
 def alert_story(alert: Alert) -> dict[str, Any] | None:

@@ -190,7 +190,7 @@ def test_ui_on_the_demo_indices_shows_the_wuhan_episode_then_the_outage(
     process, url = launch(es_demo.demo_url, CONFIG_DIR)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.goto(url)
+        page.goto(f"{url}/alerts")  # the root is the Overview
         expect(page.get_by_text("Alert inbox")).to_be_visible(timeout=WAIT_MS)
         expect(page.get_by_text(f"{len(alerts)} episode(s)")).to_be_visible(
             timeout=WAIT_MS)

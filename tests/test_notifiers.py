@@ -156,7 +156,7 @@ def test_opened_alert_reaches_webhook_and_mailbox_once(store, tmp_path, smtp, mo
     assert len(payload["top_stories"]) == 5
     assert payload["top_terms"] == ["pneumonia", "outbreak"]
     assert payload["url"] == ("http://radar.example.org:8501/"
-                              "?alert=wuhan%3Avolume_surge%3A2020-01-20%3Aall")
+                              "alerts?alert=wuhan%3Avolume_surge%3A2020-01-20%3Aall")
     expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert {k.lower(): v for k, v in headers.items()}[SIGNATURE_HEADER.lower()] == \
         f"sha256={expected}"

@@ -223,3 +223,24 @@ def test_pickup_linking_precision_on_the_hand_labelled_set() -> None:
     assert result.false_positive + result.true_negative == 21
     assert result.precision >= 0.85, result.mistakes
     assert result.recall >= 0.6, result.mistakes
+
+
+def test_a_cells_headlines_carry_their_stored_translation(tmp_path: Path) -> None:
+    """Issue 15: the machine translation beside the original headline, in the Planner too."""
+    stored = {"title": "Chengdu hotpot street reopens", "model": "models/tiny-marian-ja-en",
+              "target": "en", "source_language": "ja"}
+    chengdu = {"cities": ["chengdu"], "topics": ["food"], "country": "JP", "sentiment": 0.5}
+    with SQLiteStore(tmp_path / "store.db") as store:
+        store.upsert_articles([
+            make_article(title="成都の火鍋通りが再開", language="ja",
+                         published_at="2020-03-10", extras={"translation": stored}, **chengdu),
+            make_article(title="Chengdu food festival", language="en",
+                         published_at="2020-03-09", **chengdu),
+        ])
+        plan = build_plan(store, ["chengdu"], *PERIOD)
+        rows = headlines(store, plan, "chengdu", "JP", "food")
+    assert [(r["headline"], r["translation"]) for r in rows] == [
+        ("成都の火鍋通りが再開",
+         "Chengdu hotpot street reopens (machine translation ja→en)"),
+        ("Chengdu food festival", ""),
+    ]

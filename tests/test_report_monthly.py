@@ -141,3 +141,68 @@ def test_outside_text_is_escaped_and_options_are_checked(tmp_path: Path) -> None
     stdout = cli("--db", str(db), "report", "monthly", "--month", "2020-02", "--format", "md",
                  "--out", "-", "--city", "wuhan")
     assert stdout.returncode == 0 and stdout.stdout.startswith("# CityRadar")
+
+
+def test_headlines_show_their_stored_machine_translation(tmp_path: Path) -> None:
+    """Issue 15: the translation under the original, in the report too (stories, alerts)."""
+    from nlp.translation import translated_title
+    from tests.contract.factories import make_alert
+
+    russian = "Вспышка пневмонии в Ухане"
+    english = "Pneumonia outbreak in Wuhan"
+    stored = {"title": english, "model": "models/tiny-marian-ru-en", "target": "en",
+              "source_language": "ru"}
+    translated = make_article(title=russian, cities=["wuhan"], published_at="2020-02-10",
+                              extras={"translation": stored})
+    plain = make_article(title="Wuhan hospitals fill up", cities=["wuhan"],
+                         published_at="2020-02-11")
+    assert translated_title(translated) is not None and translated_title(plain) is None
+    alert = make_alert(start=date(2020, 2, 9), evidence={"stories": [
+        {"id": translated.id, "title": russian, "outlet": "Example News"}]})
+    with SQLiteStore(tmp_path / "store.db") as store:
+        store.upsert_articles([translated, plain])
+        store.upsert_alert(alert)
+        report = build_report(store, CONFIG_DIR, date(2020, 2, 1), city_ids=["wuhan"],
+                              charts=False)
+    html, markdown = render_html(report), render_markdown(report)
+    note = "machine translation ru→en"
+    # under the story and under the alert's leading story, right after the original
+    assert html.count(f"↳ {english}") == 2 and html.count(note) == 2
+    assert html.index(russian) < html.index(f"↳ {english}")
+    lines = markdown.splitlines()
+    below = [lines[i + 1] for i, line in enumerate(lines[:-1]) if russian in line]
+    assert len(below) == 2
+    assert all(line == f"  ↳ {english} ({note})" for line in below), below
+    assert "Wuhan hospitals fill up" in markdown
+    assert markdown.count("↳") == 2  # a headline without a stored translation gets no line
+
+
+def test_summary_words_tone_moves_and_old_episodes_as_a_reader_would(tmp_path: Path) -> None:
+    """'Turned negative' only when the mean tone crossed zero; an episode that began months
+    ago is 'running since' its start (with the year); no year-over-year column without data."""
+    from tests.contract.factories import make_alert
+
+    def month_of(city: str, day: str, tone: float, n: int = 25) -> list:
+        return [make_article(title=f"{city} story {day} {i}", cities=[city], published_at=day,
+                             sentiment=tone, city_sentiment={city: tone}) for i in range(n)]
+
+    articles = (month_of("beijing", "2020-05-10", 0.2) + month_of("beijing", "2020-06-10", -0.3)
+                + month_of("chongqing", "2020-05-10", 0.4)
+                + month_of("chongqing", "2020-06-10", 0.1))
+    with SQLiteStore(tmp_path / "store.db") as store:
+        store.upsert_articles(articles)
+        store.upsert_alert(make_alert(city="beijing", start=date(2020, 1, 3),
+                                      end=date(2020, 6, 15)))
+        report = build_report(store, CONFIG_DIR, date(2020, 6, 1),
+                              city_ids=["beijing", "chongqing"], charts=False)
+    summary = " ".join(report.summary)
+    assert "Tone turned negative for Beijing (mean tone +0.20 → −0.30" in summary
+    assert "worsened for Chongqing (mean tone +0.40 → +0.10" in summary
+    assert "negative for Chongqing" not in summary
+    assert "Beijing (volume surge, running since 3 Jan 2020)" in summary
+    markdown, html = render_markdown(report), render_html(report)
+    assert "vs Jun 2019" not in markdown and "vs Jun 2019" not in html
+    assert "No change on June 2019: the store's coverage begins in May 2020." in markdown
+    header = next(line for line in markdown.splitlines() if line.startswith("| Rank"))
+    separator = markdown.splitlines()[markdown.splitlines().index(header) + 1]
+    assert header.count("|") == separator.count("|")  # the table still lines up

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,9 @@ def test_csv_and_table_and_default_period(db: str) -> None:
     table = run(db, "--city", "chengdu", "--from", str(PERIOD[0]), "--to", str(PERIOD[1]))
     assert table.exit_code == 0, table.output
     assert "== chengdu ==" in table.output and "rising" in table.output
+    # a planner reads topic names and labelled columns, not ids
+    assert re.search(r"opportunity Food & cuisine +\d+ +\d+ [+-]\d\.\d\d", table.output)
+    assert "kind        topic                    reports  before  tone  neg  trend" in table.output
 
 
 @pytest.mark.parametrize(("args", "message"), [

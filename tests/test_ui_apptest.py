@@ -42,6 +42,9 @@ def point_app_at() -> Iterator:
             os.environ[key] = value
 
 
+ALERTS = "views/alerts.py"  # the alert inbox; the app's default (root) page is the Overview
+
+
 def run_app(url: str, point_app_at, page: str | None = None) -> AppTest:
     point_app_at(url)
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
@@ -68,7 +71,7 @@ def open_buttons(app: AppTest) -> list[str]:
 
 
 def test_inbox_lists_episodes_newest_first(ui_store: UiFixture, point_app_at) -> None:
-    app = run_app(ui_store.store_url, point_app_at)
+    app = run_app(ui_store.store_url, point_app_at, ALERTS)
     assert open_buttons(app) == [ui_store.beijing_alert_id, ui_store.wuhan_alert_id]
     shown = texts(app)
     assert "2 episode(s), 1 new" in shown
@@ -77,7 +80,7 @@ def test_inbox_lists_episodes_newest_first(ui_store: UiFixture, point_app_at) ->
 
 
 def test_inbox_filters_by_city_kind_and_status(ui_store: UiFixture, point_app_at) -> None:
-    app = run_app(ui_store.store_url, point_app_at)
+    app = run_app(ui_store.store_url, point_app_at, ALERTS)
     app.multiselect(key="alert_cities").select("wuhan").run()
     assert open_buttons(app) == [ui_store.wuhan_alert_id]
 
@@ -94,7 +97,7 @@ def test_inbox_filters_by_city_kind_and_status(ui_store: UiFixture, point_app_at
 def test_opening_an_episode_shows_its_stories_and_evidence(
     ui_store: UiFixture, point_app_at
 ) -> None:
-    app = run_app(ui_store.store_url, point_app_at)
+    app = run_app(ui_store.store_url, point_app_at, ALERTS)
     app.button(key=f"open_{ui_store.wuhan_alert_id}").click().run()
     assert_clean(app)
     assert app.query_params.get("alert") == ui_store.wuhan_alert_id
@@ -114,7 +117,7 @@ def test_episode_without_story_ids_falls_back_to_stored_stories(
     point_app_at(ui_store.store_url)
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     app.query_params["alert"] = ui_store.beijing_alert_id
-    app.run()
+    app.run().switch_page(ALERTS).run()  # the root is the Overview; the inbox is /alerts
     assert_clean(app)
     shown = texts(app)
     assert "Beijing Xinfadi market cluster report 5" in shown  # inside the 06-12..06-17 window
@@ -129,7 +132,7 @@ def test_triage_acknowledge_with_note_is_written_to_the_store(
     point_app_at(fixture.store_url)
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     app.query_params["alert"] = fixture.wuhan_alert_id
-    app.run()
+    app.run().switch_page(ALERTS).run()
     key = fixture.wuhan_alert_id
     app.selectbox(key=f"triage_status_{key}").select("acknowledged")
     app.text_area(key=f"triage_note_{key}").input("Health commission informed.")
@@ -209,7 +212,7 @@ def test_search_pages_through_results(ui_store: UiFixture, point_app_at) -> None
 def test_unreadable_store_shows_a_degraded_warning(tmp_path: Path, point_app_at) -> None:
     broken = tmp_path / "broken.db"
     broken.write_bytes(b"this is not an SQLite database, just junk bytes" * 100)
-    app = run_app(f"sqlite:///{broken}", point_app_at)
+    app = run_app(f"sqlite:///{broken}", point_app_at, ALERTS)
     warnings = [w.value for w in app.warning]
     assert any("Store degraded/unreachable" in w for w in warnings), warnings
     assert open_buttons(app) == []

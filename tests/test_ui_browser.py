@@ -33,7 +33,7 @@ def test_analyst_opens_the_wuhan_episode_and_sees_its_stories(
 
     fixture, url = server
     page = browser.new_page(viewport={"width": 1400, "height": 1600})
-    page.goto(url)
+    page.goto(f"{url}/alerts")  # the root is the Overview
     expect(page.get_by_text("Alert inbox")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("2 episode(s), 1 new")).to_be_visible(timeout=WAIT_MS)
     open_wuhan = page.locator(f".st-key-open_{fixture.wuhan_alert_id} button")

@@ -8,7 +8,11 @@ from tests.test_ui_apptest import point_app_at, run_app, ui_store  # noqa: F401
 from tests.ui_fixtures import UiFixture
 
 EXPECTED = {
-    None: {"Download alerts (CSV)"},  # the alerts inbox (default page)
+    "views/alerts.py": {"Download alerts (CSV)"},  # the alerts inbox
+    "views/overview.py": {"Ranking (CSV)"},  # the landing page
+    "views/planner.py": {"Download chengdu topics by market (CSV)",
+                         "Download chengdu opportunity changes (CSV)",
+                         "Download chengdu risk changes (CSV)"},
     "views/city.py": {"Download coverage (CSV)", "Download weekly tone (CSV)",
                       "Download topic mix (CSV)", "Download outlets (CSV)",
                       "Download headlines (CSV)"},
@@ -30,7 +34,7 @@ def test_each_page_has_its_csv_downloads(ui_store: UiFixture, point_app_at,  # n
 
 def test_episode_offers_its_daily_counts_and_stories(ui_store: UiFixture,  # noqa: F811
                                                      point_app_at) -> None:  # noqa: F811
-    app = run_app(ui_store.store_url, point_app_at)
+    app = run_app(ui_store.store_url, point_app_at, "views/alerts.py")
     app.query_params["alert"] = ui_store.wuhan_alert_id
     app.run()
     assert {"Download daily counts (CSV)", "Download stories (CSV)"} <= labels(app)

@@ -89,8 +89,9 @@ def test_planner_shows_the_matrix_and_a_cells_headlines(server: str, browser) ->
     from playwright.sync_api import expect
 
     page = browser.new_page(viewport={"width": 1400, "height": 1700})
-    page.goto(server)
-    # The app's own navigation is drawn once app.py has run (the inbox is its first page).
+    page.goto(f"{server}/alerts")
+    # The app's own navigation is drawn once app.py has run (the root is the Overview; the
+    # inbox, opened here, is a light page).
     expect(page.get_by_text("Alert inbox")).to_be_visible(timeout=WAIT_MS)
     page.get_by_role("link", name="Planner", exact=True).click()
     expect(page.get_by_role("heading", name="Topics by market")).to_be_visible(timeout=WAIT_MS)
@@ -105,8 +106,8 @@ def test_planner_shows_the_matrix_and_a_cells_headlines(server: str, browser) ->
     expect(page.get_by_text("Food & cuisine in JP: newest first")).to_be_visible(
         timeout=WAIT_MS)
     with page.expect_download(timeout=WAIT_MS) as download_info:
-        page.locator(".st-key-dl_headlines button").click()
-    headlines_csv = Path(download_info.value.path()).read_text(encoding="utf-8")
+        page.locator(".st-key-csv_dl_headlines button").click()
+    headlines_csv = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
     lines = headlines_csv.strip().splitlines()
     assert lines[0].startswith("date,headline,outlet,country,language,tone")
     # 45 Asahi reports and the NHK World pick-up of the own-voice story (food, JP too).
@@ -118,8 +119,8 @@ def test_planner_shows_the_matrix_and_a_cells_headlines(server: str, browser) ->
 
     # The matrix table's CSV: every cell, the unknown country included, formulas defused.
     with page.expect_download(timeout=WAIT_MS) as download_info:
-        page.locator(".st-key-dl_matrix button").click()
-    matrix_csv = Path(download_info.value.path()).read_text(encoding="utf-8")
+        page.locator(".st-key-csv_dl_matrix button").click()
+    matrix_csv = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
     cells = {(r["market"], r["topic"]): r for r in csv.DictReader(io.StringIO(matrix_csv))}
     assert cells["unknown", "Food & cuisine"]["reports"] == "6"
     assert (cells["JP", "Food & cuisine"]["reports"], cells["JP", "Food & cuisine"]["trend"]) \
@@ -131,8 +132,8 @@ def test_planner_shows_the_matrix_and_a_cells_headlines(server: str, browser) ->
     # Rising/falling kept apart by kind; picked-up own-voice stories by country.
     expect(page.get_by_text("Opportunity topics")).to_be_visible(timeout=WAIT_MS)
     with page.expect_download(timeout=WAIT_MS) as download_info:
-        page.locator(".st-key-dl_pickups button").click()
-    pickups_csv = Path(download_info.value.path()).read_text(encoding="utf-8")
+        page.locator(".st-key-csv_dl_pickups button").click()
+    pickups_csv = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
     assert "NHK World,JP,en,2020-05-15,3" in pickups_csv
 
     # Peers: compare with Chongqing.
@@ -144,8 +145,8 @@ def test_planner_shows_the_matrix_and_a_cells_headlines(server: str, browser) ->
     page.keyboard.press("Escape")
     expect(page.get_by_text("Shares and tone per city")).to_be_visible(timeout=WAIT_MS)
     with page.expect_download(timeout=WAIT_MS) as download_info:
-        page.locator(".st-key-dl_peers_wide button").click()
-    peers_csv = Path(download_info.value.path()).read_text(encoding="utf-8")
+        page.locator(".st-key-csv_dl_peers_wide button").click()
+    peers_csv = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
     assert peers_csv.splitlines()[0].startswith("market,topic,Chengdu")
     assert "JP,Food & cuisine,46,15" in peers_csv
     page.get_by_role("heading", name="Rising and falling").scroll_into_view_if_needed()

@@ -62,7 +62,7 @@ def test_russian_headline_shows_its_machine_translation(server: tuple[UiFixture,
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     line = f"↳ {ENGLISH}   (machine translation ru→en, tiny-marian-ru-en)"
 
-    page.goto(f"{url}/?alert={fixture.wuhan_alert_id}")
+    page.goto(f"{url}/alerts?alert={fixture.wuhan_alert_id}")
     expect(page.get_by_role("link", name=RUSSIAN)).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text(line)).to_be_visible(timeout=WAIT_MS)
     page.get_by_role("heading", name="Stories behind it").scroll_into_view_if_needed()

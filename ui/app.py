@@ -1,4 +1,5 @@
-"""CityRadar Streamlit app: alerts inbox, city view, search, sources.
+"""CityRadar Streamlit app: overview (the landing page), alerts inbox, city, planner, search,
+sources.
 
 Run with ``cityradar ui`` (or ``python -m streamlit run ui/app.py``); the store URL comes from
 CITYRADAR_STORE and the config directory from CITYRADAR_CONFIG.
@@ -21,9 +22,10 @@ from ui import auth, data, safe  # noqa: E402
 st.set_page_config(page_title="CityRadar", page_icon=":material/radar:", layout="wide")
 
 PAGES = [
-    st.Page("views/overview.py", title="Overview", icon=":material/leaderboard:"),
-    st.Page("views/alerts.py", title="Alerts", icon=":material/notifications_active:",
+    # The leadership's landing page (issue 11); the alert inbox is /alerts.
+    st.Page("views/overview.py", title="Overview", icon=":material/leaderboard:",
             default=True),
+    st.Page("views/alerts.py", title="Alerts", icon=":material/notifications_active:"),
     st.Page("views/city.py", title="City", icon=":material/location_city:"),
     st.Page("views/planner.py", title="Planner", icon=":material/travel_explore:"),
     st.Page("views/search.py", title="Search", icon=":material/search:"),

@@ -350,7 +350,7 @@ def planner_headlines(url: str, plan: Any, city: str, market: str, topic: str,
 
     return pd.DataFrame(headlines(get_store(url), plan, city, market, topic, limit),
                         columns=["date", "headline", "outlet", "country", "language", "tone",
-                                 "tone_score", "url"])
+                                 "tone_score", "url", "translation"])
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)

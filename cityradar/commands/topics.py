@@ -14,6 +14,10 @@ import click
 from cityradar.commands.alerts import _parse_day, _store
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _table(plan: Any, pickups: dict[str, list[Any]]) -> str:
     from reports.planner import market_summary, pickups_by_country
 
@@ -21,28 +25,33 @@ def _table(plan: Any, pickups: dict[str, list[Any]]) -> str:
         f"Foreign coverage by {plan.by}: {plan.start} .. {plan.end} "
         f"(compared with {plan.compare_start} .. {plan.compare_end})",
         f"Trend test: {plan.test}.",
+        "Columns: reports in the period, before = in the comparison period, tone = mean tone "
+        "(-1 negative .. +1 positive), neg = share of negative reports.",
     ]
     for city in plan.cities:
         lines.append("")
         lines.append(f"== {city} ==")
         for market in market_summary(plan, city):
-            lines.append(f"{market['market']}: {market['count']} topic reports")
+            lines.append(f"{market['market']}: {market['count']} topic mentions "
+                         "(a report with two topics counts for each)")
+            lines.append(f"  {'kind':<11} {'topic':<24} {'reports':>7} {'before':>7} "
+                         f"{'tone':>5} {'neg':>4}  trend")
             for kind in ("opportunity", "neutral", "risk"):
                 for row in market[kind]:
                     tone = "" if row["mean_tone"] is None else f"{row['mean_tone']:+.2f}"
                     lines.append(
-                        f"  {kind:<11} {row['topic']:<22} {row['count']:>6}  "
-                        f"was {row['compare_count']:>6}  tone {tone:>5}  "
-                        f"neg {row['share_negative']:>4.0%}  {row['trend']}"
+                        f"  {kind:<11} {row['label']:<24} {row['count']:>7} "
+                        f"{row['compare_count']:>7} {tone:>5} "
+                        f"{row['share_negative']:>4.0%}  {row['trend']}".rstrip()
                     )
             if market["falling"]:
                 lines.append(f"  falling: {', '.join(market['falling'])}")
         found = pickups.get(city, [])
-        lines.append(f"Own-voice stories picked up abroad: {len(found)} reports")
+        lines.append(f"Own-voice stories picked up abroad: {_plural(len(found), 'report')}")
         for row in pickups_by_country(found):
-            lines.append(f"  {row['country']:<8} {row['reports']:>4} reports of "
-                         f"{row['own_stories']} own stories, median lag "
-                         f"{row['median_lag_days']:g} days")
+            lines.append(f"  {row['country']:<8} {_plural(row['reports'], 'report')} of "
+                         f"{_plural(row['own_stories'], 'own-voice story')}, median lag "
+                         f"{row['median_lag_days']:g} days".replace("storys", "stories"))
         for pickup in found[:10]:
             lines.append(f"  +{pickup.lag_days}d {pickup.country} {pickup.outlet}: "
                          f"{pickup.headline!r} <- {pickup.own_outlet}: {pickup.own_headline!r}")

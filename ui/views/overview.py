@@ -5,7 +5,6 @@ indicators have been imported, and downloads of the monthly report (HTML, PDF) a
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import streamlit as st
 
 from reports.ranking import MonthFigures, add_months, month_figures
 from ui import data
+from ui.downloads import csv_download
 
 VOICES = {"Foreign media": "foreign", "Own voice": "own", "Both": "all"}
 TOP_TREND = 5
@@ -212,11 +212,8 @@ try:
 
     buttons = st.columns(3)
     stamp = f"{month:%Y-%m}"
-    csv = io.StringIO()
-    table.to_csv(csv, index=False)
-    buttons[0].download_button("Ranking (CSV)", csv.getvalue().encode("utf-8"),
-                               file_name=f"cityradar-ranking-{stamp}.csv", mime="text/csv",
-                               key="download_csv", icon=":material/table:")
+    csv_download(table, f"cityradar-ranking-{stamp}", "overview_ranking",
+                 label="Ranking (CSV)", target=buttons[0])
     buttons[1].download_button(
         "Monthly report (HTML)", lambda: report_file(url, config, month, voice, "html"),
         file_name=f"cityradar-report-{stamp}.html", mime="text/html", key="download_html",
@@ -251,5 +248,7 @@ try:
                      column_config={k: st.column_config.NumberColumn(format="%.2f")
                                     for k in ("Media", "Social", "Innovation", "Cognition",
                                               "Total")})
+        csv_download(index, "cityradar-cicii-" + index.attrs["period"].replace(" to ", "_"),
+                     "overview_index", label="CICII index (CSV)")
 except Exception as exc:  # a store failure mid-page: say so, keep the app alive
     data.show_failure("Loading the overview", exc)

@@ -12,7 +12,6 @@ import streamlit as st
 
 from reports.planner import (
     TEST_NAME,
-    csv_safe,
     default_period,
     peer_rows,
     pickups_by_country,
@@ -20,6 +19,7 @@ from reports.planner import (
 )
 from ui import data
 from ui import safe as safe_text
+from ui.downloads import csv_download
 
 url = data.store_url()
 config = str(data.config_dir())
@@ -29,12 +29,10 @@ KIND_LABELS = {"opportunity": "Opportunity", "neutral": "Neutral", "risk": "Risk
 
 
 def download(frame: pd.DataFrame, name: str, key: str) -> None:
-    safe = frame.map(csv_safe) if not frame.empty else frame
-    # the name carries stored ids (city, market, topic): a button label renders markdown
-    st.download_button(f"Download {safe_text.md(name)} (CSV)",
-                       safe.to_csv(index=False).encode("utf-8"),
-                       file_name=f"{name.replace(' ', '_')}.csv", mime="text/csv", key=key,
-                       icon=":material/download:")
+    """The page's tables as CSV through the app's one helper (spreadsheet-safe, UTF-8 BOM).
+    The name carries stored ids (city, market, topic), and a button label renders markdown."""
+    csv_download(frame, name.replace(" ", "_"), key,
+                 label=f"Download {safe_text.md(name)} (CSV)")
 
 
 def city_options() -> list[str]:
@@ -136,11 +134,18 @@ def render_matrix(plan, city: str) -> None:  # type: ignore[no-untyped-def]
         return
     market, topic = chosen
     label = data.topic_label(topic, data.topic_info(config))
-    st.text(f"{label} in {market}: newest first, headlines in their original language")
     frame = data.planner_headlines(url, plan, city, market, topic)
+    translated = bool(frame["translation"].astype(bool).any()) if not frame.empty else False
+    st.text(f"{label} in {market}: newest first, headlines in their original language"
+            + (" with the stored machine translation beside them" if translated else ""))
+    # the translation right beside the headline; no empty column when none was stored
+    order = ["date", "headline", *(["translation"] if translated else []),
+             *(c for c in frame.columns if c not in ("date", "headline", "translation"))]
     st.dataframe(frame, hide_index=True, width="stretch", key="planner_headlines",
+                 column_order=order,
                  column_config={"tone_score": st.column_config.NumberColumn(
-                     "tone score", format="%+.2f")})
+                     "tone score", format="%+.2f"),
+                     "translation": st.column_config.TextColumn("machine translation")})
     download(frame, f"{city} {market} {topic} headlines", "dl_headlines")
 
 
