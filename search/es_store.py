@@ -1052,12 +1052,7 @@ class ElasticsearchStore:
         """Newest first: (start desc, peak desc, id asc). ``since`` keeps alerts whose episode
         ends on or after that day."""
         self._before_use()
-        clauses: list[dict[str, Any]] = []
-        for field, values in (("city", cities), ("kind", kinds), ("status", statuses)):
-            if values:
-                clauses.append({"terms": {field: list(values)}})
-        if since is not None:
-            clauses.append({"range": {"end": {"gte": since.isoformat()}}})
+        clauses = _alert_filter_clauses(cities, kinds, statuses, since)
         limit = max(0, min(limit, _MAX_WINDOW))
         if limit == 0:
             return []
@@ -1077,12 +1072,7 @@ class ElasticsearchStore:
         batch_size: int = 1000,
     ) -> Iterator[Alert]:
         """``list_alerts`` order, by search_after pages of ``batch_size``."""
-        clauses: list[dict[str, Any]] = []
-        for field, values in (("city", cities), ("kind", kinds), ("status", statuses)):
-            if values:
-                clauses.append({"terms": {field: list(values)}})
-        if since is not None:
-            clauses.append({"range": {"end": {"gte": since.isoformat()}}})
+        clauses = _alert_filter_clauses(cities, kinds, statuses, since)
         size = max(1, min(batch_size, _MAX_WINDOW))
         after: list[Any] | None = None
         while True:
@@ -1227,3 +1217,15 @@ def _source_health(doc: str) -> SourceHealth:
     for key in ("last_attempt", "last_success", "last_error_at"):
         data[key] = utc(data.get(key))
     return SourceHealth(**data)
+
+
+def _alert_filter_clauses(cities: Sequence[str], kinds: Sequence[str], statuses: Sequence[str],
+                          since: date | None) -> list[dict[str, Any]]:
+    """Bool-filter clauses of ``list_alerts``/``iter_alerts``."""
+    clauses: list[dict[str, Any]] = []
+    for field, values in (("city", cities), ("kind", kinds), ("status", statuses)):
+        if values:
+            clauses.append({"terms": {field: list(values)}})
+    if since is not None:
+        clauses.append({"range": {"end": {"gte": since.isoformat()}}})
+    return clauses

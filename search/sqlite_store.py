@@ -1042,15 +1042,7 @@ class SQLiteStore:
     ) -> list[Alert]:
         """Newest first: (start desc, peak desc, id asc). ``since`` keeps alerts whose episode
         ends on or after that day (still running or ended since)."""
-        where: list[str] = []
-        params: list[Any] = []
-        for column, values in (("city", cities), ("kind", kinds), ("status", statuses)):
-            if values:
-                where.append(f"{column} IN ({_placeholders(values)})")
-                params.extend(values)
-        if since is not None:
-            where.append('"end" >= ?')
-            params.append(since.isoformat())
+        where, params = _alert_filter_sql(cities, kinds, statuses, since)
         cond = (" WHERE " + " AND ".join(where)) if where else ""
         rows = self._conn().execute(
             f"SELECT doc FROM alerts{cond} ORDER BY start DESC, peak DESC, id LIMIT ?",
@@ -1067,15 +1059,7 @@ class SQLiteStore:
         batch_size: int = 1000,
     ) -> Iterator[Alert]:
         """``list_alerts`` order, by keyset pages of ``batch_size``."""
-        where: list[str] = []
-        params: list[Any] = []
-        for column, values in (("city", cities), ("kind", kinds), ("status", statuses)):
-            if values:
-                where.append(f"{column} IN ({_placeholders(values)})")
-                params.extend(values)
-        if since is not None:
-            where.append('"end" >= ?')
-            params.append(since.isoformat())
+        where, params = _alert_filter_sql(cities, kinds, statuses, since)
         last: tuple[str, str, str] | None = None
         size = max(1, batch_size)
         while True:
@@ -1302,6 +1286,21 @@ def _agg_rows(rows: list[tuple], group_by: Sequence[str]) -> list[AggRow]:
         )
         for row in rows
     ]
+
+
+def _alert_filter_sql(cities: Sequence[str], kinds: Sequence[str], statuses: Sequence[str],
+                      since: date | None) -> tuple[list[str], list[Any]]:
+    """WHERE clauses and parameters of ``list_alerts``/``iter_alerts``."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, values in (("city", cities), ("kind", kinds), ("status", statuses)):
+        if values:
+            where.append(f"{column} IN ({_placeholders(values)})")
+            params.extend(values)
+    if since is not None:
+        where.append('"end" >= ?')
+        params.append(since.isoformat())
+    return where, params
 
 
 def _filter_sql(filters: ArticleFilter, per_row: bool = False) -> tuple[list[str], list[Any]]:
