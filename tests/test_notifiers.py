@@ -66,8 +66,9 @@ class Mailbox:
         self.messages: list[tuple[list[str], Message]] = []
 
 
-@pytest.fixture
-def smtp():
+@pytest.fixture(name="smtp")
+def smtp_fixture():
+    """A real SMTP server on loopback (aiosmtpd) and the mailbox it delivers to."""
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
     controller.start()

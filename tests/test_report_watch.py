@@ -10,7 +10,6 @@ from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from cityradar.config import ConfigError
@@ -20,16 +19,7 @@ from search.sqlite_store import SQLiteStore
 from tests.conftest import CONFIG_DIR
 from tests.contract.factories import make_article
 from tests.feedserver import FeedServer, feed_server_fixture, rss  # noqa: F401
-from tests.test_notifiers import Mailbox, _free_port
-
-
-@pytest.fixture
-def smtp():
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, mailbox
-    controller.stop()
+from tests.test_notifiers import _free_port, smtp_fixture  # noqa: F401
 
 
 def config_dir(tmp_path: Path, reports_dir: Path, smtp_port: int, formats: str = "[html, pdf]",
