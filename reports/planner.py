@@ -570,17 +570,6 @@ def pickups_by_country(pickups: Sequence[Pickup]) -> list[dict[str, Any]]:
     return rows
 
 
-_SAFE_CSV = re.compile(r"^[=+\-@\t\r]")
-
-
-def csv_safe(value: Any) -> Any:
-    """A cell value that a spreadsheet will not run as a formula (outside text can start with
-    '=' or '+'); numbers pass through."""
-    if isinstance(value, str) and _SAFE_CSV.match(value):
-        return "'" + value
-    return value
-
-
 # -- evaluation of the pick-up linking -----------------------------------------------------------
 
 PICKUP_EVAL_SET = Path(__file__).resolve().parents[1] / "data" / "eval" / "pickups.jsonl"

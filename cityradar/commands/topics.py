@@ -85,7 +85,6 @@ def register(cli: click.Group) -> None:
         from nlp.gazetteer import load_cities
         from reports.planner import (
             build_plan,
-            csv_safe,
             default_period,
             find_pickups,
             market_summary,
@@ -93,6 +92,7 @@ def register(cli: click.Group) -> None:
             pickups_by_country,
             topic_catalog,
         )
+        from search.export import spreadsheet_safe
         from search.store import ArticleFilter, StoreError
 
         start, end = _parse_day(date_from, "--from"), _parse_day(date_to, "--to")
@@ -150,6 +150,6 @@ def register(cli: click.Group) -> None:
             writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: csv_safe(v) for k, v in row.items()})
+                writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
         else:
             click.echo(_table(plan, pickups))
