@@ -241,6 +241,11 @@ def test_hostile_stored_text_is_shown_as_text_and_loads_nothing(hostile_ui, brow
     page.wait_for_function(
         "t => document.body.innerText.replaceAll('\\u2060', '').includes(t)",
         arg=f"{label}, foreign media,", timeout=WAIT_MS)
+    # the download button comes after the caption; the default city's button and its
+    # "no own-voice story" line stay on screen until this run replaces them
+    page.wait_for_function(
+        "t => document.body.innerText.replaceAll('\\u2060', '').includes(t)",
+        arg=f"Download {city} topics by market (CSV)", timeout=WAIT_MS)
     expect(page.get_by_text("No own-voice story of this city")).to_be_visible(timeout=WAIT_MS)
     text = shown(page)
     assert f"{label}, foreign media," in text  # the caption, as text
