@@ -21,7 +21,7 @@ import os
 import smtplib
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -33,6 +33,7 @@ import httpx
 
 from cityradar.config import ConfigError, load_yaml
 from cityradar.records import Alert, AlertUpdate
+from cityradar.retry import RetryPolicy, transient_status
 from search.store import Store
 from search.urls import redact_url
 
@@ -56,7 +57,7 @@ class WebhookConfig:
     url: str = ""  # empty: webhook off
     timeout_s: float = 10.0
     retries: int = 3  # further attempts after the first, on connection errors, 429 and 5xx
-    backoff_s: float = 1.0  # wait before retry n: backoff_s * 2**(n-1)
+    backoff_s: float = 1.0  # wait before retry n: backoff_s * 2**(n-1) + jitter (cityradar.retry)
     secret_env: str = "CITYRADAR_WEBHOOK_SECRET"  # HMAC-SHA256 key; unset: no signature
 
 
@@ -236,6 +237,7 @@ def webhook_warnings(config: WebhookConfig) -> list[str]:
 class WebhookNotifier:
     config: WebhookConfig
     name: str = "webhook"
+    sleep: Callable[[float], None] = time.sleep  # the retry waits (tests record them)
 
     def send(self, payload: Mapping[str, Any]) -> None:
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
@@ -248,21 +250,21 @@ class WebhookNotifier:
             timestamp = int(time.time())
             headers[TIMESTAMP_HEADER] = str(timestamp)
             headers[TIMESTAMPED_SIGNATURE_HEADER] = sign_timestamped(body, secret, timestamp)
-        reason = ""
+        policy = RetryPolicy(retries=self.config.retries, backoff_s=self.config.backoff_s)
         with httpx.Client(timeout=self.config.timeout_s) as client:
-            for attempt in range(self.config.retries + 1):
-                if attempt:
-                    time.sleep(self.config.backoff_s * 2 ** (attempt - 1))
-                try:
-                    response = client.post(self.config.url, content=body, headers=headers)
-                except httpx.HTTPError as exc:
-                    reason = f"{type(exc).__name__}: {exc}"
-                    continue
+            try:
+                response = policy.call(
+                    lambda: client.post(self.config.url, content=body, headers=headers),
+                    retry_result=lambda r: transient_status(r.status_code),
+                    retry_exception=lambda exc: isinstance(exc, httpx.HTTPError),
+                    sleep=self.sleep, what=f"webhook {redact_url(self.config.url)}")
+            except httpx.HTTPError as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            else:
                 if response.is_success:
                     return
+                # a refusal (never retried) or the last of the transient answers
                 reason = f"HTTP {response.status_code} from {self.config.url}"
-                if response.status_code != 429 and response.status_code < 500:
-                    break  # the receiver refuses this request; retrying will not help
         attempts = self.config.retries + 1
         raise NotifyError(f"{reason} (after {attempts} attempt{'s' if attempts > 1 else ''})")
 

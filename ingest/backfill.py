@@ -22,6 +22,7 @@ import logging
 import re
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +35,7 @@ import httpx
 
 from cityradar.config import ConfigError, load_yaml
 from cityradar.records import Article
+from cityradar.retry import RetryPolicy, transient_status
 from ingest.gdelt_files import (
     CityLike,
     CityMatcher,
@@ -72,6 +74,7 @@ class BackfillConfig:
     kinds: list[str] = field(default_factory=lambda: list(KINDS))
     workers: int = 4
     retries: int = 3
+    backoff_s: float = 1.0  # retry waits: exponential with jitter (cityradar.retry)
     timeout_s: float = 120.0
     feature_ids: dict[str, list[str]] = field(default_factory=dict)
 
@@ -176,29 +179,22 @@ def read_master_list(client: httpx.Client, url: str, date_from: date, date_to: d
         raise BackfillError(f"master file list {url}: {type(exc).__name__}: {exc}") from exc
 
 
-def download(client: httpx.Client, entry: MasterEntry, directory: Path, retries: int = 3) -> Path:
-    """``entry`` saved under ``directory``; size and md5 checked while streaming."""
+def download(client: httpx.Client, entry: MasterEntry, directory: Path, retries: int = 3,
+             backoff_s: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> Path:
+    """``entry`` saved under ``directory``; size and md5 checked while streaming. Connection
+    errors, 429 and 5xx are retried with the shared backoff (``cityradar.retry``)."""
     target = directory / entry.name
-    last_error = ""
-    for attempt in range(retries + 1):
+
+    def attempt() -> Path:
         digest = hashlib.md5(usedforsecurity=False)
         size = 0
-        try:
-            with client.stream("GET", entry.url) as response, open(target, "wb") as out:
-                if response.status_code != 200:
-                    raise BackfillError(f"HTTP {response.status_code}")
-                for chunk in response.iter_bytes(CHUNK_BYTES):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-        except (httpx.HTTPError, BackfillError) as exc:
-            last_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            transient = not isinstance(exc, BackfillError) or last_error.startswith(
-                ("HTTP 429", "HTTP 5"))
-            if transient and attempt < retries:
-                log.info("retrying %s after: %s", entry.name, last_error)
-                continue
-            break
+        with client.stream("GET", entry.url) as response, open(target, "wb") as out:
+            if response.status_code != 200:
+                raise _HTTPStatus(response.status_code)
+            for chunk in response.iter_bytes(CHUNK_BYTES):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
         if digest.hexdigest() != entry.md5 or size != entry.size:
             # Corrupt bytes are not retried here: the next run fetches the file again.
             target.unlink(missing_ok=True)
@@ -206,8 +202,24 @@ def download(client: httpx.Client, entry: MasterEntry, directory: Path, retries:
                 f"md5/size mismatch (got {digest.hexdigest()} {size} bytes, "
                 f"expected {entry.md5} {entry.size})")
         return target
-    target.unlink(missing_ok=True)
-    raise BackfillError(f"download failed: {last_error}")
+
+    def transient(exc: BaseException) -> bool:
+        return isinstance(exc, httpx.HTTPError) or (
+            isinstance(exc, _HTTPStatus) and transient_status(exc.status))
+
+    try:
+        return RetryPolicy(retries=retries, backoff_s=backoff_s).call(
+            attempt, retry_exception=transient, sleep=sleep, what=entry.name)
+    except (httpx.HTTPError, _HTTPStatus) as exc:
+        target.unlink(missing_ok=True)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BackfillError(f"download failed: {reason}") from exc
+
+
+class _HTTPStatus(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
 
 
 def import_file(path: Path, kind: str, store: Store, matcher: CityMatcher,
@@ -278,7 +290,7 @@ def backfill_gdelt(
             def fetch(entry: MasterEntry) -> Path:
                 if cancel.is_set():
                     raise BackfillError("cancelled")
-                return download(client, entry, directory, config.retries)
+                return download(client, entry, directory, config.retries, config.backoff_s)
 
             # A sliding window of downloads: at most 2 x workers files wait on disk at once.
             window = 2 * config.workers

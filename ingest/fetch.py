@@ -17,7 +17,6 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import logging
-import random
 import socket
 import threading
 import time
@@ -31,11 +30,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from cityradar.records import FetchState
+from cityradar.retry import RetryPolicy, transient_status
 from ingest.sources import FetchOptions
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 10  # httpx's default, kept when redirects are followed by hand (url_guard)
 UrlGuard = Callable[[str], "str | None"]  # a URL -> why it is refused, or None
 
@@ -198,30 +197,26 @@ class Fetcher:
         result = FetchResult(url=url)
         started = time.monotonic()
         budget = self.options.deadline_s if deadline_s is None else deadline_s
-        deadline: float | None = None
-        for attempt in range(self.options.retries + 1):
-            result.attempts = attempt + 1
-            retry_after: float | None = None
+        deadline: list[float] = []  # set once politeness lets the first request go
+
+        def attempt() -> float | None:
+            result.attempts += 1
             self._gate.acquire(host)
             try:
-                if deadline is None:  # the clock starts once politeness lets the request go
-                    deadline = time.monotonic() + budget
-                retry_after = self._attempt(url, headers, result, deadline, budget, url_guard)
+                if not deadline:
+                    deadline.append(time.monotonic() + budget)
+                return self._attempt(url, headers, result, deadline[0], budget, url_guard)
             finally:
                 self._gate.release(host)
-            transient = result.error is not None and (
-                result.status is None or result.status in RETRY_STATUSES
-            )
-            if not transient or attempt == self.options.retries:
-                break
-            delay = self.options.backoff_s * 2**attempt + random.uniform(0, self.options.backoff_s)
-            if retry_after is not None:
-                delay = max(delay, min(retry_after, self.options.max_retry_after_s))
-            if deadline is not None and time.monotonic() + delay >= deadline:
-                result.error = f"{result.error}; no retry within the {budget:g}s deadline"
-                break
-            log.info("retrying %s in %.1fs after: %s", url, delay, result.error)
-            self._sleep(delay)
+
+        policy = RetryPolicy(retries=self.options.retries, backoff_s=self.options.backoff_s,
+                             max_wait_s=self.options.max_retry_after_s)
+        policy.call(attempt, retry_result=lambda _after: _transient(result),
+                    retry_after=lambda after: after,
+                    deadline=lambda: deadline[0] if deadline else None,
+                    sleep=self._sleep, what=url)
+        if _transient(result) and result.attempts <= self.options.retries:
+            result.error = f"{result.error}; no retry within the {budget:g}s deadline"
         result.elapsed_s = time.monotonic() - started
         if result.error:
             log.warning("fetch failed %s: %s", url, result.error)
@@ -308,6 +303,11 @@ class Fetcher:
                        for url, state in requests]
             for future in as_completed(futures):
                 yield future.result()
+
+
+def _transient(result: FetchResult) -> bool:
+    """A failure another attempt may cure: no response at all, or a transient HTTP status."""
+    return result.error is not None and (result.status is None or transient_status(result.status))
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

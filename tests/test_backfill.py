@@ -180,3 +180,40 @@ def test_cli_backfill_and_its_errors(feed_server: FeedServer, tmp_path: Path) ->
                                   "--to", "2020-01-23",
                                   "--master-url", feed_server.url("/nothing.txt"), "--no-tag"])
     assert missing.exit_code == 1 and "HTTP 404" in missing.output
+
+
+def test_a_transient_download_failure_is_retried_after_a_backoff_delay(
+        feed_server: FeedServer, tmp_path: Path) -> None:
+    """The download retries 503/429 with the shared policy: a real (non-zero) wait between
+    attempts, exponential with jitter, never the immediate re-request it used to make."""
+    import httpx
+
+    from ingest.backfill import MasterEntry, download
+    name = "20200123000000.export.CSV.zip"
+    body = FILES[name]
+    url = feed_server.add(f"/flaky/{name}", body, content_type="application/zip",
+                          validators=False, fail_first=2, fail_status=503)
+    entry = MasterEntry(len(body), hashlib.md5(body).hexdigest(), url,
+                        backfill_module.parse_master_line(f"1 x {url}").stamp, "export")
+    waits: list[float] = []
+    with httpx.Client() as client:
+        path = download(client, entry, tmp_path, retries=3, backoff_s=0.5, sleep=waits.append)
+    assert path.read_bytes() == body
+    assert [r.status for r in feed_server.requests_for(f"/flaky/{name}")] == [503, 503, 200]
+    assert len(waits) == 2 and 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 1.5
+
+    gone = feed_server.add(f"/gone/{name}", body, fail_first=9, fail_status=404)
+    lost = MasterEntry(entry.size, entry.md5, gone, entry.stamp, "export")
+    waits.clear()
+    with httpx.Client() as client, pytest.raises(backfill_module.BackfillError,
+                                                 match="download failed: HTTP 404"):
+        download(client, lost, tmp_path, retries=3, backoff_s=0.5, sleep=waits.append)
+    assert waits == [] and len(feed_server.requests_for(f"/gone/{name}")) == 1
+    assert not (tmp_path / name).exists()
+
+
+def test_backfill_config_reads_the_retry_backoff(tmp_path: Path) -> None:
+    (tmp_path / "gdelt.yaml").write_text("files:\n  retries: 2\n  backoff_s: 0.25\n")
+    config = BackfillConfig.load(tmp_path)
+    assert (config.retries, config.backoff_s) == (2, 0.25)
+    assert BackfillConfig().backoff_s > 0  # the default waits between attempts

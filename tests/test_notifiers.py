@@ -264,3 +264,27 @@ def test_bad_notify_config_is_a_one_line_error(tmp_path):
                                       str(tmp_path), "detect"])
     assert result.exit_code == 1
     assert "notify.webhook.retries: expected a number" in result.output
+
+
+def test_webhook_retries_a_transient_answer_after_a_backoff_and_not_a_refusal() -> None:
+    """429/5xx are retried with the shared policy (exponential wait with jitter); a 4xx
+    refusal is not, and the reason names the last answer."""
+    from alerts.notifiers import NotifyError, WebhookConfig, WebhookNotifier
+
+    hook = Webhook([503, 429, 204])
+    waits: list[float] = []
+    try:
+        notifier = WebhookNotifier(WebhookConfig(url=hook.url, retries=3, backoff_s=0.2,
+                                                 secret_env=""), sleep=waits.append)
+        notifier.send({"event": "opened"})
+        assert len(hook.requests) == 3
+        assert len(waits) == 2 and 0.2 <= waits[0] <= 0.4 and 0.4 <= waits[1] <= 0.6
+
+        hook.requests.clear()
+        hook.statuses = [400]
+        waits.clear()
+        with pytest.raises(NotifyError, match="HTTP 400"):
+            notifier.send({"event": "opened"})
+        assert len(hook.requests) == 1 and waits == []
+    finally:
+        hook.close()
