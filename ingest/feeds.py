@@ -1,9 +1,9 @@
-"""Feed bytes -> RawItems: feedparser on bytes, with encoding repair and careful dates."""
+"""Feed bytes -> RawItems: feedparser on bytes, with encoding repair and careful dates
+(``ingest.dates``)."""
 
 from __future__ import annotations
 
 import calendar
-import email.utils
 import logging
 import re
 from dataclasses import dataclass, field
@@ -15,9 +15,9 @@ import charset_normalizer
 import feedparser
 import ftfy
 from charset_normalizer.md import mess_ratio
-from dateutil import parser as dateutil_parser
 
 from cityradar.records import RawItem
+from ingest.dates import parse_date, rfc822_safe
 from ingest.sources import Source
 
 log = logging.getLogger(__name__)
@@ -169,111 +169,47 @@ def _item(entry: Any, source: Source, language_hint: str | None) -> RawItem | No
     summary = html_to_text(summary)
     if not (title or summary):
         return None
+    language = _language(entry.get("language")) or language_hint
     # An entry without a link is kept (url ""): normalize gives it a source-scoped identity.
     return RawItem(
         url=link.strip(),
         title=title,
         summary=summary,
-        published_at=entry_date(entry),
+        published_at=entry_date(entry, language),
         outlet=source.outlet,
         domain=source.domain,
         country=source.country,
         source_id=source.id,
-        language_hint=_language(entry.get("language")) or language_hint,
+        language_hint=language,
         extras={"guid": guid} if guid and guid != link else {},
     )
 
 
 # --- dates ------------------------------------------------------------------------------------
 
-# Non-English weekday/month abbreviations seen in real feeds (pt, it, es, fr, de).
-_MONTHS = {
-    "jan": "Jan", "janv": "Jan", "gen": "Jan", "ene": "Jan", "fev": "Feb", "fév": "Feb",
-    "févr": "Feb", "feb": "Feb", "mär": "Mar", "mrz": "Mar", "mars": "Mar", "abr": "Apr",
-    "avr": "Apr", "mai": "May", "mag": "May", "may": "May", "mayo": "May", "juin": "Jun",
-    "giu": "Jun", "jun": "Jun", "juil": "Jul", "lug": "Jul", "jul": "Jul", "ago": "Aug",
-    "août": "Aug", "aug": "Aug", "set": "Sep", "sept": "Sep", "sep": "Sep", "okt": "Oct",
-    "out": "Oct", "ott": "Oct", "oct": "Oct", "nov": "Nov", "dez": "Dec", "dic": "Dec",
-    "déc": "Dec", "dec": "Dec",
-}
-_WEEKDAY = re.compile(r"^\s*[^\W\d_]{2,12}\.?,\s*", re.UNICODE)
-_WORD = re.compile(r"[^\W\d_]+\.?", re.UNICODE)
-_AMPM = re.compile(r"\b[AaPp]\.?[Mm]\.?\b")
-# Zone abbreviations feedparser does not know (it would silently read them as UTC).
-_ZONES = {
-    "BST": 3600, "CET": 3600, "CEST": 7200, "EET": 7200, "EEST": 10800, "MSK": 10800,
-    "JST": 32400, "KST": 32400, "HKT": 28800, "SGT": 28800, "AEST": 36000, "AEDT": 39600,
-    "WET": 0, "WEST": 3600, "BRT": -10800, "ART": -10800,
-}
-# Every zone abbreviation CityRadar reads (feeds above, plus the North American ones that
-# news-database exports print, e.g. CoAID's "PDT"); dateutil would otherwise warn and drop them.
-ZONE_OFFSETS: dict[str, int] = {
-    **_ZONES, "UTC": 0, "GMT": 0, "Z": 0, "EST": -18000, "EDT": -14400, "CST": -21600,
-    "CDT": -18000, "MST": -25200, "MDT": -21600, "PST": -28800, "PDT": -25200,
-    "AKST": -32400, "AKDT": -28800, "HST": -36000,
-}
-_ZONE_WORD = re.compile(r"\b(" + "|".join(_ZONES) + r")\b")
-# 08/02/2013 could be 8 February or 2 August: unless one part is > 12 that is a guess.
-_SLASHED = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b")
-_DOTTED = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b")
+def entry_date(entry: Any, language_hint: str | None = None) -> datetime | None:
+    """The entry's publication (else update) time in UTC, or None when absent or unreadable.
 
-
-def entry_date(entry: Any) -> datetime | None:
-    """The entry's publication (else update) time in UTC, or None when absent or unreadable."""
+    feedparser's own reading is used when it is right (RFC 822 / ISO with a zone it knows);
+    anything else (other languages' names, 12-hour clocks, zone names such as BST, which
+    feedparser would read as UTC) goes to the one ``ingest.dates.parse_date``."""
     for key in ("published", "updated", "created"):
         # dict.get: feedparser's own .get maps a missing "updated" to "published" with a warning
         raw = dict.get(entry, key)
         if not raw:
             continue
         parsed_struct = dict.get(entry, f"{key}_parsed")
-        trust_feedparser = not (_AMPM.search(raw) or _ZONE_WORD.search(raw))
-        if parsed_struct and trust_feedparser:
+        if parsed_struct and rfc822_safe(raw):
             try:
                 return datetime.fromtimestamp(calendar.timegm(parsed_struct), UTC)
             except (ValueError, OverflowError, OSError):  # e.g. year 0: unreadable, not fatal
                 log.debug("unreadable date %r", raw)
                 continue
-        value = parse_date(raw)
+        value = parse_date(raw, languages=[language_hint] if language_hint else None)
         if value is not None:
             return value
         log.debug("unreadable date %r", raw)
     return None
 
 
-def parse_date(raw: str) -> datetime | None:
-    """Parse an odd feed date to UTC; None rather than a guess when it is ambiguous."""
-    text = " ".join(raw.split())
-    if not text:
-        return None
-    text = _WEEKDAY.sub("", text)
-    text = _WORD.sub(lambda m: _MONTHS.get(m.group(0).rstrip(".").lower(), m.group(0)), text)
-    try:
-        value = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        value = None
-    if value is None or _AMPM.search(text) or _ZONE_WORD.search(text):
-        day_first = False
-        slashed = _SLASHED.search(text)
-        if slashed:
-            first, second = int(slashed.group(1)), int(slashed.group(2))
-            if first <= 12 and second <= 12 and first != second:
-                return None
-            day_first = first > 12
-        elif _DOTTED.search(text):
-            day_first = True
-        text = text.replace(" - ", " ")
-        try:
-            value = dateutil_parser.parse(
-                text, dayfirst=day_first, tzinfos=dict(_ZONES)
-            )
-        except (ValueError, OverflowError):
-            return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)  # a date without a zone: taken as UTC
-    value = value.astimezone(UTC)
-    if not (1990 <= value.year <= datetime.now(UTC).year + 1):
-        return None
-    return value
-
-
-__all__ = ["ParsedFeed", "entry_date", "html_to_text", "parse_date", "parse_feed"]
+__all__ = ["ParsedFeed", "entry_date", "html_to_text", "parse_feed"]

@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from charset_normalizer import from_bytes
-from dateutil import parser as date_parser
 
 from cityradar.records import Article, RawItem, Tags
+from ingest.dates import parse_date
 from ingest.dedupe import IngestPreparer
-from ingest.feeds import ZONE_OFFSETS
 from ingest.jsonlines import parse_json_line
 from ingest.normalize import REJECTED_DATE, dedupe, normalize_item
 from search.store import Store
@@ -61,7 +60,6 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 BATCH_SIZE = 500
 MAX_FIELD_CHARS = 1_000_000
-_EPOCH = re.compile(r"^\d{10}(\d{3})?$")
 
 Tagger = Callable[[list[Article]], list[Article]]
 
@@ -137,32 +135,17 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     return data.decode(best.encoding, errors="replace"), best.encoding
 
 
-def parse_date(value: str, date_format: str | None = None) -> datetime | None:
-    """A UTC datetime from an export's date cell; empty = None; unreadable = ValueError.
-
-    With ``date_format`` (strptime) only that format is accepted; otherwise ISO 8601, Unix
-    epoch seconds/milliseconds, and the free forms dateutil reads ("21 January 2020",
-    "Jan 21, 2020 10:00 AM EST"). Values without a time zone are taken as UTC.
-    """
-    value = value.strip()
-    if not value:
+def cell_date(value: str, date_format: str | None = None) -> datetime | None:
+    """An export's date cell read by ``ingest.dates.parse_date``: empty = None; unreadable or
+    ambiguous = ValueError (the row is reported). With ``date_format`` (strptime) only that
+    format is accepted; all-numeric dates read month first (08/02/2013 = 2 August), as the
+    news-database exports print them; values without a zone are taken as UTC."""
+    if not value.strip():
         return None
-    try:
-        if date_format:
-            moment = datetime.strptime(value, date_format)
-        elif _EPOCH.match(value):
-            seconds = int(value) / (1000 if len(value) == 13 else 1)
-            return datetime.fromtimestamp(seconds, UTC)
-        else:
-            try:
-                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                moment = date_parser.parse(value, tzinfos=ZONE_OFFSETS)
-        if moment.tzinfo is None:
-            return moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError, OSError) as exc:
-        raise ValueError(f"unreadable date {value[:80]!r}") from exc
+    moment = parse_date(value, date_format=date_format, day_first=False)
+    if moment is None:
+        raise ValueError(f"unreadable date {value.strip()[:80]!r}")
+    return moment
 
 
 def detect_format(path: Path) -> str:
@@ -198,7 +181,7 @@ def _item(values: dict[str, str], line: int, source_id: str, date_format: str | 
         title=title or url,
         summary=values.get("summary", ""),
         body=values.get("body") or None,
-        published_at=parse_date(values.get("published_at", ""), date_format),
+        published_at=cell_date(values.get("published_at", ""), date_format),
         outlet=values.get("outlet", "").strip(),
         domain=values.get("domain", "").strip(),
         country=country,

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cityradar.cli import cli
-from ingest.file_import import decode_bytes, parse_date
+from ingest.file_import import cell_date, decode_bytes
 from search import ArticleFilter, open_store
 from tests.conftest import CONFIG_DIR
 
@@ -183,14 +183,14 @@ def test_bad_options_are_one_line_usage_errors(tmp_path):
     ("", None),
 ])
 def test_dates_in_export_formats(text, expected):
-    assert parse_date(text) == expected
+    assert cell_date(text) == expected
 
 
 def test_unreadable_date_is_an_error_not_a_guess():
     with pytest.raises(ValueError):
-        parse_date("sometime last week")
+        cell_date("sometime last week")
     with pytest.raises(ValueError):
-        parse_date("2020-01-21", "%d/%m/%Y")
+        cell_date("2020-01-21", "%d/%m/%Y")
 
 
 def test_encodings():

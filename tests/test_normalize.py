@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from cityradar.records import RawItem
-from ingest.feeds import parse_date
+from ingest.dates import parse_date
 from ingest.normalize import article_id, canonical_url, dedupe, normalize_item
 from search import open_store
 

@@ -63,6 +63,6 @@ def test_realdata_export_imports_with_its_counts(realdata: Path, tmp_path: Path,
 
 @pytest.mark.realdata
 def test_coaid_pdt_dates_are_read_in_their_zone(realdata: Path) -> None:
-    from ingest.file_import import parse_date
+    from ingest.file_import import cell_date
 
-    assert parse_date("Apr 8, 2020 at 4:43pm PDT").isoformat() == "2020-04-08T23:43:00+00:00"
+    assert cell_date("Apr 8, 2020 at 4:43pm PDT").isoformat() == "2020-04-08T23:43:00+00:00"
