@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from courlan import normalize_url
+from courlan.clean import clean_query
 
 from cityradar.records import Article, RawItem, utc
 
 log = logging.getLogger(__name__)
 
+# Tracking parameters courlan's list (courlan.clean.TRACKERS_RE: utm_*, fbclid, gclid, xtor,
+# at_medium, ...) lacks but news links carry: removed on top of its cleaning.
 TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mc_cid",
-    "mc_eid", "ocid", "cmpid", "cmp", "icid", "at_medium", "at_campaign", "at_custom1",
-    "at_custom2", "at_custom3", "at_custom4", "at_format", "at_link", "at_ptr_name", "_ga",
-    "_hsenc", "_hsmi", "mkt_tok", "smid", "smtyp", "ito", "xtor", "ref_src", "soc_src",
-    "soc_trk", "wt.mc_id", "ncid", "sr_share",
+    "_hsenc", "_hsmi", "at_custom1", "at_custom2", "at_custom3", "at_custom4", "at_format",
+    "at_link", "at_ptr_name", "cmp", "cmpid", "icid", "ito", "ncid", "ocid", "smid", "smtyp",
+    "soc_src", "soc_trk", "sr_share", "wt.mc_id",
 })
-TRACKING_PREFIXES = ("utm_", "ns_", "pk_", "mtm_", "__twitter", "hmb_")
+TRACKING_PREFIXES = ("ns_", "__twitter", "hmb_")
 # Hosts whose links are redirects carrying the real article URL in a query parameter.
 REDIRECT_PARAMS = {
     "news.google.com": ("url",),
@@ -33,7 +36,6 @@ REDIRECT_PARAMS = {
     "www.bing.com": ("url",),
     "bing.com": ("url",),
 }
-DEFAULT_PORTS = {"http": 80, "https": 443}
 ID_LENGTH = 20
 # Publication dates outside [EARLIEST_PUBLISHED, fetch time + FUTURE_SLACK] are not believed:
 # the article is kept with its date unknown (None), never clamped to the fetch time (a clamp
@@ -61,27 +63,34 @@ def unwrap_redirect(url: str) -> str:
     return url
 
 
+@lru_cache(maxsize=4096)
 def _is_tracking(name: str) -> bool:
+    """A tracking parameter by courlan's rules, or by ours where courlan lacks one."""
     lowered = name.lower()
-    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+    if lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES):
+        return True
+    return not clean_query(urlencode({name: "x"}))  # courlan keeps what is not a tracker
 
 
 def canonical_url(url: str) -> str:
-    """Lowercase scheme and host, no default port, no fragment, no tracking parameters,
-    remaining query parameters sorted. Path case and meaningful parameters are kept."""
-    url = unwrap_redirect(url.strip())
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower().rstrip(".")
-    port = parts.port if parts.port and DEFAULT_PORTS.get(scheme) != parts.port else None
-    netloc = f"{host}:{port}" if port else host
+    """Scheme, host, port and path as courlan normalizes them (lowercase scheme and host,
+    punycode decoded, no default port, slashes collapsed, path percent-encoded), the query
+    without tracking parameters (courlan's list and ours) and sorted, no fragment. Our own
+    rules on top: known redirectors unwrapped, no password, no trailing dot in the host, "/"
+    for an empty path, and parameters without a value kept (c-span's ``?469599-1/title``
+    names the video; courlan would drop it). Path case and meaningful parameters are kept."""
+    parts = urlsplit(unwrap_redirect(url.strip()))
+    host = (parts.hostname or "").rstrip(".")
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
-    path = re.sub(r"/{2,}", "/", parts.path) or "/"
-    query = sorted(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
-    )
-    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+    base = urlsplit(normalize_url(urlunsplit((parts.scheme, netloc, parts.path, "", ""))))
+    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                   if not _is_tracking(k))
+    return urlunsplit((base.scheme, base.netloc, base.path or "/",
+                       urlencode(query, doseq=True), ""))
 
 
 def article_id(canonical: str) -> str:

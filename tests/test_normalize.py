@@ -29,6 +29,29 @@ def test_canonical_url(raw: str, canonical: str) -> None:
     assert canonical_url(raw) == canonical
 
 
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        # courlan's tracker list (s_cid, source, ref ...) on top of ours
+        ("https://www.cdc.gov/mmwr/mm6943e2.htm?s_cid=mm6943e2_x",
+         "https://www.cdc.gov/mmwr/mm6943e2.htm"),
+        ("https://medium.com/x/story-150b6e?source=rss----d12c--food",
+         "https://medium.com/x/story-150b6e"),
+        # ours where courlan has none (ns_*, ocid, smid ...)
+        ("https://www.bbc.co.uk/news/world-1?ns_campaign=bbc&ocid=socialflow&smid=tw",
+         "https://www.bbc.co.uk/news/world-1"),
+        # a parameter without a value can be the identity: kept (courlan would drop it)
+        ("https://www.c-span.org/video/?469599-1%2Fdhs-budget=&start=2071",
+         "https://www.c-span.org/video/?469599-1%2Fdhs-budget=&start=2071"),
+        # IDN host read as Unicode (one form for both spellings); a password never kept
+        ("https://xn--mnchen-3ya.de/a", "https://münchen.de/a"),
+        ("https://user:secret@Example.org./p", "https://user@example.org/p"),
+    ],
+)
+def test_canonical_url_uses_courlan_plus_our_rules(raw: str, canonical: str) -> None:
+    assert canonical_url(raw) == canonical
+
+
 def test_copies_differing_only_in_tracking_share_one_id() -> None:
     a = canonical_url("https://example.com/story?utm_campaign=a")
     b = canonical_url("https://EXAMPLE.com/story#top")
