@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cityradar.records import Article
-from ingest.dedupe import SyndicationIndex
+from ingest.syndication import SyndicationIndex
 
 WORDS = [
     "wuhan", "beijing", "shanghai", "city", "officials", "health", "market", "trade",

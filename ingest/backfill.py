@@ -45,7 +45,7 @@ from ingest.gdelt_files import (
     iter_gkg,
     merge_duplicates,
 )
-from ingest.normalize import dedupe
+from ingest.normalize import drop_repeated_urls
 from search.store import Store
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ def import_file(path: Path, kind: str, store: Store, matcher: CityMatcher,
     parse = iter_events if kind == "export" else iter_gkg
     matches = merge_duplicates(parse(path, matcher, stats=stats))
     for start in range(0, len(matches), BATCH_SIZE):
-        fresh = dedupe(matches[start:start + BATCH_SIZE], store)
+        fresh = drop_repeated_urls(matches[start:start + BATCH_SIZE], store)
         if not fresh:
             continue
         if tagger is not None:

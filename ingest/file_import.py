@@ -29,9 +29,9 @@ from charset_normalizer import from_bytes
 
 from cityradar.records import Article, RawItem, Tags
 from ingest.dates import parse_date
-from ingest.dedupe import IngestPreparer
 from ingest.jsonlines import parse_json_line
-from ingest.normalize import REJECTED_DATE, dedupe, normalize_item
+from ingest.normalize import REJECTED_DATE, drop_repeated_urls, normalize_item
+from ingest.syndication import IngestPreparer
 from search.store import Store
 
 log = logging.getLogger(__name__)
@@ -407,7 +407,7 @@ def _store_batch(rows: list[_Row], store: Store, preparer: IngestPreparer,
         by_id.setdefault(article.id, row)
         articles.append(article)
     report.accepted += len(articles)
-    fresh = dedupe(articles, store)
+    fresh = drop_repeated_urls(articles, store)
     report.known += len(articles) - len(fresh)
     if not fresh:
         return

@@ -37,7 +37,7 @@ from cityradar.config import ConfigError, load_yaml
 from cityradar.records import Article, RawItem, SourceHealth
 from ingest.fetch import Fetcher
 from ingest.gdelt_files import apply_gdelt_cities
-from ingest.normalize import dedupe, normalize_item
+from ingest.normalize import drop_repeated_urls, normalize_item
 from ingest.sources import FetchOptions
 from search.store import Store
 
@@ -410,7 +410,7 @@ class GdeltDocSource:
         report.seen += len(items)
         now = datetime.now(UTC)
         articles = [a for item in items if (a := normalize_item(item, now)) is not None]
-        fresh = dedupe(articles, self.store)
+        fresh = drop_repeated_urls(articles, self.store)
         if not fresh:
             return
         if self.tagger is not None:

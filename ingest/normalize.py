@@ -169,8 +169,11 @@ def normalize_item(item: RawItem, fetched_at: datetime | None = None,
     )
 
 
-def dedupe(articles: Iterable[Article], store: HasArticles | None = None) -> list[Article]:
-    """Articles whose canonical URL is new: first copy within the batch, none already stored."""
+def drop_repeated_urls(articles: Iterable[Article],
+                       store: HasArticles | None = None) -> list[Article]:
+    """Exact dedupe by canonical URL (the article id): the first copy of each URL within the
+    batch, and none already in ``store``. (Near-duplicates with different URLs, such as
+    syndicated copies, are ``ingest.syndication``'s job.)"""
     unique: dict[str, Article] = {}
     for article in articles:
         unique.setdefault(article.id, article)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from cityradar.records import Article, FetchState, SourceHealth
 from cityradar.settings import Settings
-from ingest.dedupe import IngestPreparer
 from ingest.feeds import parse_feed
 from ingest.fetch import Fetcher, FetchResult
-from ingest.normalize import date_warning, dedupe, normalize_item, rejected_dates
+from ingest.normalize import date_warning, drop_repeated_urls, normalize_item, rejected_dates
 from ingest.sources import FetchOptions, Source, SourcesConfig, load_sources
+from ingest.syndication import IngestPreparer
 from search.store import Store
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def _store_feed(source: Source, result: FetchResult, store: Store, tagger: Tagge
     ]
     if dates := date_warning(rejected_dates(articles)):
         outcome.warning = f"{outcome.warning}; {dates}" if outcome.warning else dates
-    fresh = dedupe(articles, store)
+    fresh = drop_repeated_urls(articles, store)
     if fresh and tagger is not None:
         fresh = tagger(fresh)
     if fresh:

@@ -34,7 +34,7 @@ from scipy.stats import binom, false_discovery_control
 
 from cityradar.records import Article
 from cityradar.settings import DEFAULT_CONFIG_DIR
-from ingest.dedupe import normalized_text, shingle_hash_sets, shingle_hashes
+from ingest.syndication import normalized_text, shingle_hash_sets, shingle_hashes
 from nlp.gazetteer import load_cities
 from nlp.topics import load_topics
 from nlp.translation import translated_title
@@ -423,7 +423,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 def syndicated(own: Article, foreign: Article) -> bool:
-    """The dedupe stage put both in one syndication cluster (ingest/dedupe.py)."""
+    """The dedupe stage put both in one syndication cluster (ingest/syndication.py)."""
     return foreign.dup_of == own.id or bool(
         foreign.cluster_id and foreign.cluster_id in (own.id, own.cluster_id))
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.dedupe import IngestPreparer
 from ingest.feeds import parse_feed
 from ingest.file_import import FileImportError, import_file
 from ingest.normalize import normalize_item
 from ingest.sources import Source
+from ingest.syndication import IngestPreparer
 from search import open_store
 from tests.conftest import CONFIG_DIR, REPO_ROOT
 

@@ -8,7 +8,7 @@ import pytest
 
 from cityradar.records import RawItem
 from ingest.dates import parse_date
-from ingest.normalize import article_id, canonical_url, dedupe, normalize_item
+from ingest.normalize import article_id, canonical_url, drop_repeated_urls, normalize_item
 from search import open_store
 
 
@@ -106,5 +106,5 @@ def test_dedupe_within_batch_and_against_store(tmp_path) -> None:
     articles = [a for a in (normalize_item(i) for i in items) if a]
     with open_store(str(tmp_path / "d.db")) as store:
         store.upsert_articles([articles[2]])
-        fresh = dedupe(articles, store)
+        fresh = drop_repeated_urls(articles, store)
     assert [a.url for a in fresh] == ["https://a.org/1", "https://a.org/3"]

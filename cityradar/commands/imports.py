@@ -49,8 +49,8 @@ def import_command(settings: Settings, file: Path, fmt: str | None, mapping: str
     stored; bad rows are reported by line number. Exits 0 when rows were imported (even if
     some were bad), 1 when none could be.
     """
-    from ingest.dedupe import IngestPreparer
     from ingest.file_import import FileImportError, import_file, parse_mapping
+    from ingest.syndication import IngestPreparer
 
     if not file.is_file():
         raise click.ClickException(f"{file}: no such file")
@@ -101,7 +101,7 @@ def import_command(settings: Settings, file: Path, fmt: str | None, mapping: str
 @click.pass_obj
 def dedupe_command(settings: Settings, since, window_days: int) -> None:
     """Cluster the stored articles into stories again, oldest first (syndicated copies)."""
-    from ingest.dedupe import recluster_store
+    from ingest.syndication import recluster_store
     from search.store import ArticleFilter
 
     filters = ArticleFilter(date_from=since.date() if since else None)

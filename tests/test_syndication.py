@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from cityradar.records import Article
-from ingest.dedupe import IngestPreparer, SyndicationIndex, recluster_store
 from ingest.normalize import article_id
+from ingest.syndication import IngestPreparer, SyndicationIndex, recluster_store
 from search import ArticleFilter, open_store
 
 WIRE_TITLE = "Wuhan reports new cases as health officials widen testing across the city"
