@@ -32,8 +32,10 @@ DATE_TAG = re.compile(rb"<(pubDate|published|updated|dc:date|lastBuildDate)>([^<
 
 
 def main() -> None:
-    if not REALDATA.is_dir():
-        sys.exit(f"real data not found at {REALDATA} (set CITYRADAR_REALDATA)")
+    if not REALDATA.is_dir():  # a clone without the data beside it: nothing to measure
+        print(f"feed/date parsing: skipped, real data not found at {REALDATA} "
+              "(set CITYRADAR_REALDATA)")
+        return
     feeds = [p.read_bytes() for p in sorted((REALDATA / "feeds").glob("*/*"))
              if p.suffix in (".xml", ".rss", ".atom")]
     source = Source(id="bench", kind="feed", url="http://127.0.0.1/", outlet="o", domain="d")
