@@ -257,7 +257,8 @@ class WebhookNotifier:
                     lambda: client.post(self.config.url, content=body, headers=headers),
                     retry_result=lambda r: transient_status(r.status_code),
                     retry_exception=lambda exc: isinstance(exc, httpx.HTTPError),
-                    sleep=self.sleep, what=f"webhook {redact_url(self.config.url)}")
+                    sleep=self.sleep, what=f"webhook {redact_url(self.config.url)}",
+                    reason=lambda r: f"HTTP {r.status_code}")
             except httpx.HTTPError as exc:
                 reason = f"{type(exc).__name__}: {exc}"
             else:

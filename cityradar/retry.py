@@ -51,6 +51,7 @@ class RetryPolicy:
         deadline: Callable[[], float | None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         what: str = "call",
+        reason: Callable[[T], str] | None = None,
     ) -> T:
         """``attempt()`` until it succeeds, the attempts are spent or the deadline is near.
 
@@ -59,6 +60,7 @@ class RetryPolicy:
         the last result is returned, or the last exception raised. ``retry_after(result)`` is a
         server-requested wait in seconds (or None); ``deadline()`` is the ``time.monotonic()``
         after which no retry may start (default: ``deadline_s`` after the first attempt began).
+        Each retry is logged with ``what`` and the failure (``reason(result)`` for a result).
         """
         started: list[float] = []
 
@@ -106,10 +108,15 @@ class RetryPolicy:
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             outcome = state.outcome
-            reason = "" if outcome is None else (
-                repr(outcome.exception()) if outcome.failed else "retryable result")
+            if outcome is None:
+                why = ""
+            elif outcome.failed:
+                exc = outcome.exception()
+                why = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            else:
+                why = reason(outcome.result()) if reason is not None else "retryable result"
             log.info("retrying %s in %.2fs (attempt %d failed: %s)", what, state.upcoming_sleep,
-                     state.attempt_number, reason)
+                     state.attempt_number, why)
 
         retrying = tenacity.Retrying(
             sleep=sleep,

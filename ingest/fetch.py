@@ -214,7 +214,7 @@ class Fetcher:
         policy.call(attempt, retry_result=lambda _after: _transient(result),
                     retry_after=lambda after: after,
                     deadline=lambda: deadline[0] if deadline else None,
-                    sleep=self._sleep, what=url)
+                    sleep=self._sleep, what=url, reason=lambda _after: str(result.error))
         if _transient(result) and result.attempts <= self.options.retries:
             result.error = f"{result.error}; no retry within the {budget:g}s deadline"
         result.elapsed_s = time.monotonic() - started

@@ -41,6 +41,18 @@ def test_connect_errors_are_retried_with_backoff_then_reported() -> None:
     assert 0.5 <= delays[0] <= 1.0 and 1.0 <= delays[1] <= 1.5  # exponential, with jitter
 
 
+def test_no_retry_is_started_that_would_end_past_the_deadline() -> None:
+    """The shared retry policy (cityradar.retry) keeps FetchOptions.deadline_s: the first
+    wait (0.2-0.4 s) fits the 0.5 s budget, the second (0.4-0.6 s more) would not."""
+    options = FetchOptions(retries=5, backoff_s=0.2, timeout_s=1, deadline_s=0.5,
+                           per_host_delay_s=0)
+    started = time.monotonic()
+    with Fetcher(options) as fetcher:
+        result = fetcher.fetch("http://127.0.0.1:9/closed.xml")
+    assert result.attempts == 2 and "no retry within the 0.5s deadline" in (result.error or "")
+    assert time.monotonic() - started < 0.5 + 0.5  # never slept past the budget
+
+
 def test_404_is_not_retried(feed_server: FeedServer) -> None:
     with Fetcher(FetchOptions(retries=3)) as fetcher:
         result = fetcher.fetch(feed_server.url("/missing.xml"))
