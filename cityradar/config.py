@@ -1,11 +1,50 @@
-"""Loading the shipped YAML configuration with one-line, field-naming errors."""
+"""Configuration *files*: where they are, how they are read and how they are validated.
+
+Three names, three jobs:
+
+- ``config/`` (the directory): the shipped YAML files (sources, outlets, cities, topics, nlp,
+  alerts, gdelt, cicii, reports, demo/, lexicons/). :func:`default_config_dir` is the one place
+  that says where it is.
+- ``cityradar/config.py`` (this module): reading those files: :func:`load_yaml`, the schema
+  base class :class:`ConfigModel` (pydantic v2, unknown keys forbidden, no silent coercion) and
+  :func:`validate`, which turns a pydantic ``ValidationError`` into the one error users see,
+  :class:`ConfigError`, on one line naming the file and the field path
+  (``config/sources.yaml: feeds[3].url: expected an http(s) URL, got 'ftp://x'``).
+  Each file's schema lives next to the code that uses it (``ingest/sources.py`` holds
+  ``SourcesFile``, ``alerts/detectors.py`` holds ``AlertsFile``, ...).
+- ``cityradar/settings.py``: the runtime settings of one command (which config directory,
+  which store), from options and environment; it reads no file itself.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, WrapValidator
+
+CONFIG_ENV = "CITYRADAR_CONFIG"
+# A checkout: the package sits beside config/. An installed (non-editable) package carries the
+# shipped files as package data in cityradar/_config (pyproject's package-data).
+CHECKOUT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+PACKAGED_CONFIG_DIR = Path(__file__).resolve().parent / "_config"
+
+
+def default_config_dir() -> Path:
+    """The configuration directory when no ``--config`` is given.
+
+    ``CITYRADAR_CONFIG`` when set; else the checkout's ``config/`` (a git clone or an editable
+    install); else the copy installed as package data (``cityradar/_config``).
+    """
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    if CHECKOUT_CONFIG_DIR.is_dir():
+        return CHECKOUT_CONFIG_DIR
+    return PACKAGED_CONFIG_DIR
 
 
 class ConfigError(ValueError):
@@ -27,15 +66,121 @@ def load_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}:{where} invalid YAML: {problem}") from exc
 
 
-def require(mapping: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    """``mapping[key]`` checked for presence and type; ``where`` names the place for errors."""
-    if not isinstance(mapping, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(mapping).__name__}")
-    if key not in mapping or mapping[key] is None:
-        raise ConfigError(f"{where}.{key}: missing")
-    value = mapping[key]
-    if not isinstance(value, kind):
-        kinds = (kind,) if isinstance(kind, type) else kind
-        expected = " or ".join(k.__name__ for k in kinds)
-        raise ConfigError(f"{where}.{key}: expected {expected}, got {type(value).__name__}")
-    return value
+class ConfigModel(BaseModel):
+    """Base of every config-file schema: an unknown key is an error (a typo is never silently
+    ignored) and values are not coerced (``enabled: "yes"`` is an error, not True)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(schema: type[M], data: Any, source: str | Path, at: str = "") -> M:
+    """``data`` (parsed YAML) validated against ``schema``; errors are one-line ConfigErrors.
+
+    ``source`` names the file (or ``file: section``), ``at`` a field path prefix when ``data`` is
+    one section of the file.
+    """
+    try:
+        return schema.model_validate({} if data is None else data)
+    except ValidationError as exc:
+        raise config_error(exc, source, at) from None
+
+
+def config_error(exc: ValidationError, source: str | Path, at: str = "") -> ConfigError:
+    """The one translation of a pydantic ``ValidationError`` into a one-line ConfigError:
+    ``<source>: <field path>: <reason>`` for its first error (the count of others appended)."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    path = _field_path(at, first["loc"])
+    reason = _reason(first)
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    where = f"{source}: {path}" if path else f"{source}"
+    return ConfigError(" ".join(f"{where}: {reason}{more}".split()))
+
+
+def _field_path(at: str, loc: tuple[int | str, ...]) -> str:
+    path = at
+    for part in loc:
+        if part == "[key]":
+            continue
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="),
+           "less_than": ("lt", "<"), "less_than_equal": ("le", "<=")}
+
+
+def _reason(error: Any) -> str:
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    if kind == "missing" or (value is None and kind.endswith("_type")):
+        return "missing"
+    if kind == "extra_forbidden":
+        return "unknown setting"
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])
+    if kind == "literal_error":
+        options = str(ctx.get("expected", "")).replace(" or ", ", ").replace("'", "").split(", ")
+        expected = " or ".join(options) if len(options) == 2 else f"one of {', '.join(options)}"
+        return f"expected {expected}, got {value!r}"
+    if kind in _BOUNDS:
+        key, sign = _BOUNDS[kind]
+        return f"must be {sign} {ctx.get(key)}, got {value!r}"
+    messages = {
+        "bool_type": "expected true or false",
+        "int_type": "expected an integer", "int_from_float": "expected an integer",
+        "float_type": "expected a number", "string_type": "expected a string",
+        "list_type": "expected a list", "dict_type": "expected a mapping",
+        "model_type": "expected a mapping", "model_attributes_type": "expected a mapping",
+        "date_type": "expected a date (YYYY-MM-DD)",
+    }
+    if kind in messages:
+        scalar = kind.startswith(("bool", "int", "float", "date"))
+        shown = f"{value!r:.60}" if scalar else _kind(value)
+        return f"{messages[kind]}, got {shown}"
+    if kind == "too_short":
+        return f"expected at least {ctx.get('min_length')} item(s)"
+    if kind == "string_too_short":
+        return "expected a non-empty string"
+    return f"{error['msg']}, got {value!r:.60}"
+
+
+def check(test: Callable[[Any], bool], message: str) -> AfterValidator:
+    """A field validator for ``Annotated[...]``: ``message`` (``{value!r}`` filled) when
+    ``test(value)`` is false."""
+
+    def run(value: Any) -> Any:
+        if not test(value):
+            raise ValueError(message.format(value=value))
+        return value
+
+    return AfterValidator(run)
+
+
+NonEmptyStr = Annotated[str, check(lambda v: bool(v.strip()), "expected a non-empty string")]
+
+
+def expect(message: str) -> WrapValidator:
+    """A field's own wording for a value of the wrong type, for ``Annotated[...]``:
+    ``<message>, got <type>`` (errors inside the value, e.g. in list items, are left as they are).
+    """
+
+    def run(value: Any, handler: Callable[[Any], Any]) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            if value is None or any(e["loc"] or not e["type"].endswith("_type")
+                                    for e in exc.errors()):
+                raise
+            raise ValueError(f"{message}, got {_kind(value)}") from None
+
+    return WrapValidator(run)
