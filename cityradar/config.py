@@ -170,16 +170,21 @@ NonEmptyStr = Annotated[str, check(lambda v: bool(v.strip()), "expected a non-em
 
 
 def expect(message: str) -> WrapValidator:
-    """A field's own wording for a value of the wrong type, for ``Annotated[...]``:
-    ``<message>, got <type>`` (errors inside the value, e.g. in list items, are left as they are).
+    """A field's own wording for a value of the wrong type or not among its choices, for
+    ``Annotated[...]``: ``<message>, got <type>`` (``got <value>`` for a choice); errors inside
+    the value (in list items, say) keep their own wording.
     """
 
     def run(value: Any, handler: Callable[[Any], Any]) -> Any:
         try:
             return handler(value)
         except ValidationError as exc:
-            if value is None or any(e["loc"] or not e["type"].endswith("_type")
-                                    for e in exc.errors()):
+            errors = exc.errors()
+            if value is None or any(e["loc"] for e in errors):
+                raise
+            if all(e["type"] == "literal_error" for e in errors):
+                raise ValueError(f"{message}, got {value!r:.60}") from None
+            if not all(e["type"].endswith("_type") for e in errors):
                 raise
             raise ValueError(f"{message}, got {_kind(value)}") from None
 
