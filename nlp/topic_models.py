@@ -34,8 +34,6 @@ from nlp.topics import KeywordTopicClassifier, Topic, TopicBackend, load_topics
 log = logging.getLogger(__name__)
 
 MODEL_BACKENDS = ("embedding", "zero_shot")
-COMBINE_MODES = ("max", "weighted", "none")
-DEVICES = ("cpu", "cuda", "auto")
 DEFAULT_ZERO_SHOT_MODEL = "MoritzLaurer/mDeBERTa-v3-base-xnli-multilingual-nli-2mil7"
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
 
