@@ -18,13 +18,23 @@ Three names, three jobs:
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, WrapValidator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WrapValidator,
+    create_model,
+)
 
 CONFIG_ENV = "CITYRADAR_CONFIG"
 # A checkout: the package sits beside config/. An installed (non-editable) package carries the
@@ -96,7 +106,9 @@ def config_error(exc: ValidationError, source: str | Path, at: str = "") -> Conf
     path = _field_path(at, first["loc"])
     reason = _reason(first)
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    where = f"{source}: {path}" if path else f"{source}"
+    # ``source`` may already name a section ("nlp.yaml: language"): the field path continues it.
+    sep = "." if ": " in str(source) else ": "
+    where = f"{source}{sep}{path}" if path else f"{source}"
     return ConfigError(" ".join(f"{where}: {reason}{more}".split()))
 
 
@@ -137,7 +149,7 @@ def _reason(error: Any) -> str:
         return f"must be {sign} {ctx.get(key)}, got {value!r}"
     messages = {
         "bool_type": "expected true or false",
-        "int_type": "expected an integer", "int_from_float": "expected an integer",
+        "int_type": "expected a number (whole)", "int_from_float": "expected a number (whole)",
         "float_type": "expected a number", "string_type": "expected a string",
         "list_type": "expected a list", "dict_type": "expected a mapping",
         "model_type": "expected a mapping", "model_attributes_type": "expected a mapping",
@@ -189,3 +201,42 @@ def expect(message: str) -> WrapValidator:
             raise ValueError(f"{message}, got {_kind(value)}") from None
 
     return WrapValidator(run)
+
+
+def schema_for(record: type, **overrides: Any) -> type[ConfigModel]:
+    """The schema of a settings dataclass: its fields, types and defaults (defined once, in the
+    dataclass), unknown keys forbidden. ``overrides`` give a field a narrower type (a range, a
+    custom wording: ``growth_factor=Annotated[float, Field(gt=1)]``). Nested settings
+    dataclasses become nested schemas; ``tuple[X, ...]`` fields take a YAML list."""
+    hints = typing.get_type_hints(record, include_extras=True)
+    fields: dict[str, Any] = {}
+    for item in dataclasses.fields(record):
+        kind = overrides.get(item.name, hints[item.name])
+        if dataclasses.is_dataclass(kind):
+            kind = schema_for(kind)  # type: ignore[arg-type]
+        elif typing.get_origin(kind) is tuple:
+            kind = Annotated[list[typing.get_args(kind)[0]], AfterValidator(tuple)]
+        if item.default is not dataclasses.MISSING:
+            fields[item.name] = (kind, item.default)
+        elif item.default_factory is not dataclasses.MISSING:
+            factory = kind if isinstance(kind, type) and issubclass(kind, BaseModel) else (
+                item.default_factory)
+            fields[item.name] = (kind, Field(default_factory=factory))
+        else:
+            fields[item.name] = (kind, ...)
+    return create_model(f"{record.__name__}Schema", __base__=ConfigModel, **fields)
+
+
+R = TypeVar("R")
+
+
+def build(record: type[R], values: BaseModel) -> R:
+    """The settings dataclass ``record`` from a validated :func:`schema_for` instance."""
+    hints = typing.get_type_hints(record)
+    made = {}
+    for item in dataclasses.fields(record):  # type: ignore[arg-type]
+        value = getattr(values, item.name)
+        if isinstance(value, BaseModel) and dataclasses.is_dataclass(hints[item.name]):
+            value = build(hints[item.name], value)
+        made[item.name] = value
+    return record(**made)
