@@ -203,14 +203,17 @@ def expect(message: str) -> WrapValidator:
     return WrapValidator(run)
 
 
-def schema_for(record: type, **overrides: Any) -> type[ConfigModel]:
+def schema_for(record: type, exclude: tuple[str, ...] = (), **overrides: Any) -> type[ConfigModel]:
     """The schema of a settings dataclass: its fields, types and defaults (defined once, in the
     dataclass), unknown keys forbidden. ``overrides`` give a field a narrower type (a range, a
     custom wording: ``growth_factor=Annotated[float, Field(gt=1)]``). Nested settings
-    dataclasses become nested schemas; ``tuple[X, ...]`` fields take a YAML list."""
+    dataclasses become nested schemas; ``tuple[X, ...]`` fields take a YAML list. Fields in
+    ``exclude`` are not settable from the file (they keep their defaults)."""
     hints = typing.get_type_hints(record, include_extras=True)
     fields: dict[str, Any] = {}
     for item in dataclasses.fields(record):
+        if item.name in exclude:
+            continue
         kind = overrides.get(item.name, hints[item.name])
         if dataclasses.is_dataclass(kind):
             kind = schema_for(kind)  # type: ignore[arg-type]
@@ -235,6 +238,8 @@ def build(record: type[R], values: BaseModel) -> R:
     hints = typing.get_type_hints(record)
     made = {}
     for item in dataclasses.fields(record):  # type: ignore[arg-type]
+        if item.name not in type(values).model_fields:
+            continue
         value = getattr(values, item.name)
         if isinstance(value, BaseModel) and dataclasses.is_dataclass(hints[item.name]):
             value = build(hints[item.name], value)

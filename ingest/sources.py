@@ -16,7 +16,16 @@ from urllib.parse import quote_plus, urlsplit
 
 from pydantic import Field
 
-from cityradar.config import ConfigError, ConfigModel, NonEmptyStr, check, load_yaml, validate
+from cityradar.config import (
+    ConfigError,
+    ConfigModel,
+    NonEmptyStr,
+    build,
+    check,
+    load_yaml,
+    schema_for,
+    validate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +111,7 @@ def load_sources(config_dir: Path | str, cities: Iterable[CityLike] | None = Non
         if source.id in seen:
             raise ConfigError(f"{where}: duplicate source id {source.id!r}")
         seen.add(source.id)
-    return SourcesConfig(sources=sources, fetch=FetchOptions(**data.fetch.model_dump()))
+    return SourcesConfig(sources=sources, fetch=build(FetchOptions, data.fetch))
 
 
 def _default_cities(config_dir: Path) -> list[CityLike]:
@@ -115,24 +124,15 @@ def _default_cities(config_dir: Path) -> list[CityLike]:
 
 
 # The schema of sources.yaml (cityradar.config.validate turns its errors into ConfigErrors).
-_FETCH = FetchOptions()
 PositiveInt = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=0)]
 Seconds = Annotated[float, Field(ge=0)]
 LanguageCode = Annotated[str, check(
     lambda v: bool(LANGUAGE.match(v)), "expected a language code like 'en', got {value!r}")]
-
-
-class FetchSchema(ConfigModel):
-    user_agent: NonEmptyStr = _FETCH.user_agent
-    timeout_s: Seconds = _FETCH.timeout_s
-    retries: Annotated[int, Field(ge=0)] = _FETCH.retries
-    backoff_s: Seconds = _FETCH.backoff_s
-    max_bytes: Annotated[int, Field(ge=0)] = _FETCH.max_bytes
-    per_host_delay_s: Seconds = _FETCH.per_host_delay_s
-    per_host_concurrency: PositiveInt = _FETCH.per_host_concurrency
-    concurrency: PositiveInt = _FETCH.concurrency
-    max_retry_after_s: Seconds = _FETCH.max_retry_after_s
-    deadline_s: Seconds = _FETCH.deadline_s
+FetchSchema = schema_for(
+    FetchOptions, user_agent=NonEmptyStr, timeout_s=Seconds, retries=Count, backoff_s=Seconds,
+    max_bytes=Count, per_host_delay_s=Seconds, per_host_concurrency=PositiveInt,
+    concurrency=PositiveInt, max_retry_after_s=Seconds, deadline_s=Seconds)
 
 
 class SourceSchema(ConfigModel):
@@ -170,7 +170,7 @@ class NewsSearchSchema(SourceSchema):
 
 
 class SourcesFile(ConfigModel):
-    fetch: FetchSchema = FetchSchema()
+    fetch: FetchSchema = Field(default_factory=FetchSchema)  # type: ignore[valid-type]
     feeds: list[FeedSchema] = Field(default_factory=list)
     news_search: list[NewsSearchSchema] = Field(default_factory=list)
 
