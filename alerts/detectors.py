@@ -51,6 +51,7 @@ from pydantic import AfterValidator
 from scipy import stats
 
 from alerts.episodes import Episode, EpisodeTracker
+from alerts.notifiers import NotifySchema
 from cityradar.config import ConfigError, build, check, load_yaml, schema_for, validate
 
 VOLUME_SURGE = "volume_surge"
@@ -164,7 +165,7 @@ class DetectorConfig:
 
 
 # The schema of alerts.yaml: the fields and defaults of the dataclasses above; the ``notify``
-# section is alerts/notifiers.py's (NotifyConfig validates it).
+# section's is alerts/notifiers.py's.
 _GROUPS = Annotated[
     list[Literal[LANGUAGE_GROUP_NAMES]],  # type: ignore[valid-type]
     check(lambda groups: bool(groups) and len(set(groups)) == len(groups),
@@ -173,7 +174,9 @@ _GROUPS = Annotated[
 
 
 class AlertsFile(schema_for(DetectorConfig, language_groups=_GROUPS)):  # type: ignore[misc]
-    notify: dict[str, Any] | None = None
+    """The whole of alerts.yaml: every loader of the file validates all of it."""
+
+    notify: NotifySchema | None = None  # type: ignore[valid-type]
 
 
 @dataclass(slots=True)

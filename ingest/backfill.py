@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import Field
 
-from cityradar.config import ConfigModel, build, load_yaml, schema_for, validate
+from cityradar.config import build, load_yaml, schema_for, validate
 from cityradar.records import Article
 from ingest.gdelt_files import (
     CityLike,
@@ -82,20 +82,13 @@ class BackfillConfig:
         path = Path(config_dir) / CONFIG_FILE
         if not path.exists():
             return cls()
-        return build(cls, validate(BackfillFile, load_yaml(path), path).files)
+        from ingest.gdelt_doc import GdeltFile  # the whole file's schema; files: is ours
+
+        return build(cls, validate(GdeltFile, load_yaml(path), path).files)
 
 
 FilesSchema = schema_for(BackfillConfig, kinds=list[Literal[KINDS]],  # type: ignore[valid-type]
                          workers=Annotated[int, Field(ge=1)])
-
-
-class BackfillFile(ConfigModel):
-    """gdelt.yaml as this module reads it (``doc:`` and ``country_codes:`` are
-    ingest/gdelt_doc.py's)."""
-
-    files: FilesSchema = Field(default_factory=FilesSchema)  # type: ignore[valid-type]
-    doc: dict[str, Any] | None = None
-    country_codes: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

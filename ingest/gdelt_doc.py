@@ -37,6 +37,7 @@ from pydantic import Field
 
 from cityradar.config import ConfigModel, build, load_yaml, schema_for, validate
 from cityradar.records import Article, RawItem, SourceHealth
+from ingest.backfill import FilesSchema
 from ingest.fetch import Fetcher
 from ingest.gdelt_files import apply_gdelt_cities
 from ingest.normalize import dedupe, normalize_item
@@ -93,7 +94,7 @@ class GdeltDocConfig:
         path = Path(config_dir) / CONFIG_FILE
         if not path.exists():
             return cls()
-        data = validate(GdeltDocFile, load_yaml(path), path)
+        data = validate(GdeltFile, load_yaml(path), path)
         config = build(cls, data.doc)
         config.country_codes = {k.lower(): v.upper() for k, v in data.country_codes.items()}
         return config
@@ -104,11 +105,12 @@ DocSchema = schema_for(GdeltDocConfig, exclude=("country_codes",),
                        window_hours=Annotated[float, Field(gt=0)])
 
 
-class GdeltDocFile(ConfigModel):
-    """gdelt.yaml as this module reads it (``files:`` is ingest/backfill.py's)."""
+class GdeltFile(ConfigModel):
+    """The whole of gdelt.yaml (``files:`` is ingest/backfill.py's): every loader of the file
+    validates all of it."""
 
     doc: DocSchema = Field(default_factory=DocSchema)  # type: ignore[valid-type]
-    files: dict[str, Any] | None = None
+    files: FilesSchema = Field(default_factory=FilesSchema)  # type: ignore[valid-type]
     country_codes: dict[str, str] = Field(default_factory=dict)
 
 
