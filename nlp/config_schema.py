@@ -114,10 +114,24 @@ class NlpFile(ConfigModel):
     translation: TranslationSection | None = None
 
 
+_cache: dict[Path, tuple[bytes, NlpFile]] = {}
+
+
 def nlp_file(config_dir: Path | str) -> tuple[Path, NlpFile]:
-    """``<config_dir>/nlp.yaml`` validated as a whole (every section, unknown keys refused)."""
+    """``<config_dir>/nlp.yaml`` validated as a whole (every section, unknown keys refused);
+    five stages read it, so it is parsed once for as long as its content stays the same."""
     path = Path(config_dir) / NLP_FILE
-    return path, validate(NlpFile, load_yaml(path), path)
+    try:
+        content = path.read_bytes()
+    except OSError:
+        content = None  # load_yaml says why, in one line
+    cached = _cache.get(path)
+    if content is not None and cached is not None and cached[0] == content:
+        return path, cached[1]
+    data = validate(NlpFile, load_yaml(path), path)
+    if content is not None:
+        _cache[path] = (content, data)
+    return path, data
 
 
 def nlp_section(config_dir: Path | str, name: str) -> dict[str, Any]:
