@@ -33,7 +33,6 @@ SourceKind = Literal["feed", "news_search"]
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-VOICES = ("foreign", "own")
 
 
 class CityLike(Protocol):
@@ -129,6 +128,8 @@ Count = Annotated[int, Field(ge=0)]
 Seconds = Annotated[float, Field(ge=0)]
 LanguageCode = Annotated[str, check(
     lambda v: bool(LANGUAGE.match(v)), "expected a language code like 'en', got {value!r}")]
+HttpUrl = Annotated[str, check(lambda v: urlsplit(v).scheme in ("http", "https"),
+                               "expected an http(s) URL, got {value!r}")]
 FetchSchema = schema_for(
     FetchOptions, user_agent=NonEmptyStr, timeout_s=Seconds, retries=Count, backoff_s=Seconds,
     max_bytes=Count, per_host_delay_s=Seconds, per_host_concurrency=PositiveInt,
@@ -138,8 +139,7 @@ FetchSchema = schema_for(
 class SourceSchema(ConfigModel):
     id: Annotated[str, check(lambda v: bool(SOURCE_ID.match(v)),
                              "{value!r} must be lowercase letters, digits, . _ -")]
-    url: Annotated[str, check(lambda v: urlsplit(v).scheme in ("http", "https"),
-                              "expected an http(s) URL, got {value!r}")]
+    url: HttpUrl
     outlet: str
     domain: str | None = None
     country: Annotated[str, check(lambda v: bool(COUNTRY.match(v)),
@@ -162,10 +162,8 @@ class EditionSchema(ConfigModel):
 
 
 class NewsSearchSchema(SourceSchema):
-    url: Annotated[str, check(lambda v: urlsplit(v).scheme in ("http", "https"),
-                              "expected an http(s) URL, got {value!r}"),
-                   check(lambda v: "{query}" in v,
-                         "a news_search template needs a {{query}} placeholder")]
+    url: Annotated[HttpUrl, check(lambda v: "{query}" in v,
+                                  "a news_search template needs a {{query}} placeholder")]
     editions: Annotated[list[EditionSchema], Field(min_length=1)]
 
 
