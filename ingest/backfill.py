@@ -82,9 +82,9 @@ class BackfillConfig:
         path = Path(config_dir) / CONFIG_FILE
         if not path.exists():
             return cls()
-        from ingest.gdelt_doc import GdeltFile  # the whole file's schema; files: is ours
-
-        return build(cls, validate(GdeltFile, load_yaml(path), path).files)
+        data = load_yaml(path)  # the other sections: GdeltDocConfig.load validates them
+        section = data.get("files") if isinstance(data, dict) else None
+        return build(cls, validate(FilesSchema, section, f"{path}: files"))
 
 
 FilesSchema = schema_for(BackfillConfig, kinds=list[Literal[KINDS]],  # type: ignore[valid-type]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from cityradar.config import ConfigError
+from cityradar.config import ConfigError, load_yaml
 from cityradar.records import SentimentLabel
 from nlp.config_schema import nlp_section
 from nlp.language import UNSPACED_LANGUAGES, compile_indexed_terms, compile_terms
@@ -274,19 +274,24 @@ class LexiconSentimentScorer:
 
 
 def sentiment_scorer_from_config(config_dir: Path) -> SentimentScorer:
-    data = nlp_section(config_dir, "sentiment")  # validated: backend is one of the three
-    backend = data["backend"]
+    path = Path(config_dir) / "nlp.yaml"
+    backend = ((load_yaml(path) or {}).get("sentiment") or {}).get("backend", "lexicon")
     if backend == "lexicon":
         return LexiconSentimentScorer.from_config(config_dir)
     if backend == "trained":
         from nlp.tone_model import TrainedSentimentScorer
 
-        model = data.get("trained_model")
+        model = ((load_yaml(path) or {}).get("sentiment") or {}).get("trained_model")
         return TrainedSentimentScorer.from_config(
             config_dir, (Path(config_dir) / model) if model else None)
-    from nlp.transformers_backend import TransformersSentimentScorer  # here: torch is optional
+    if backend == "transformers":  # imported here: torch is optional
+        from nlp.transformers_backend import TransformersSentimentScorer
 
-    return TransformersSentimentScorer.from_config(config_dir)
+        return TransformersSentimentScorer.from_config(config_dir)
+    raise ConfigError(
+        f"{path}: sentiment.backend {backend!r} is unknown; use 'trained', 'lexicon' or "
+        "'transformers'"
+    )
 
 
 def settings_for(data: Mapping[str, Any], scorer: SentimentScorer) -> SentimentSettings:

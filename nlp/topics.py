@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, Protocol
 
-from cityradar.config import ConfigModel, check, load_yaml, validate
+from cityradar.config import ConfigError, ConfigModel, check, load_yaml, validate
 from nlp.config_schema import nlp_section
 from nlp.language import UNDETERMINED, compile_terms
 
@@ -164,9 +164,15 @@ def topic_backend_from_config(config_dir: Path) -> TopicBackend:
     The model backends live in nlp/topic_models.py, imported only when chosen, so the default
     keyword pipeline never imports torch.
     """
-    settings = nlp_section(config_dir, "topics")
-    if settings["backend"] == "keywords":
+    path = Path(config_dir) / "nlp.yaml"
+    settings = (load_yaml(path) or {}).get("topics") or {}
+    backend = settings.get("backend", "keywords")
+    if backend == "keywords":
         return KeywordTopicClassifier.from_config(config_dir)
-    from nlp.topic_models import model_topic_backend
+    if backend in ("embedding", "zero_shot"):
+        from nlp.topic_models import model_topic_backend
 
-    return model_topic_backend(config_dir, settings)
+        return model_topic_backend(config_dir, settings)
+    raise ConfigError(
+        f"{path}: topics.backend {backend!r}: expected keywords, embedding or zero_shot"
+    )
