@@ -41,9 +41,9 @@ class LanguageSection(ConfigModel):
     marker_words: dict[str, Words] | None = None
 
 
+# ``backend`` names are checked where the backends are chosen (one list of them, there).
 class TopicsSection(ConfigModel):
-    backend: Annotated[Literal["keywords", "embedding", "zero_shot"],
-                       expect("expected keywords, embedding or zero_shot")] = "keywords"
+    backend: str = "keywords"  # keywords | embedding | zero_shot
     min_score: Share | None = None
     saturation_rate: Annotated[float, Field(gt=0)] | None = None
     title_weight: Annotated[float, Field(ge=0)] | None = None
@@ -77,9 +77,9 @@ class ThresholdsSection(ConfigModel):
 
 
 class SentimentSection(ConfigModel):
-    backend: Annotated[Literal["trained", "lexicon", "transformers"], expect(
-        "expected trained, lexicon or transformers")] = "lexicon"
+    backend: str = "lexicon"  # trained | lexicon | transformers | e5
     trained_model: str | None = None  # a tone model file relative to the config directory
+    e5_head: str | None = None  # backend e5 (issue 13): its head file
     thresholds: ThresholdsSection | None = None
     alpha: Annotated[float, Field(gt=0)] | None = None
     negation_scale: Number | None = None
