@@ -11,7 +11,8 @@ Three names, three jobs:
   :class:`ConfigError`, on one line naming the file and the field path
   (``config/sources.yaml: feeds[3].url: expected an http(s) URL, got 'ftp://x'``).
   Each file's schema lives next to the code that uses it (``ingest/sources.py`` holds
-  ``SourcesFile``, ``alerts/detectors.py`` holds ``AlertsFile``, ...).
+  ``SourcesFile``, ``alerts/detectors.py`` holds ``AlertsFile``, ...); nlp.yaml's, read by five
+  stages, is ``nlp/config_schema.py``, the demo corpus's ``ingest/demo_schema.py``.
 - ``cityradar/settings.py``: the runtime settings of one command (which config directory,
   which store), from options and environment; it reads no file itself.
 """
