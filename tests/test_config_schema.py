@@ -180,3 +180,16 @@ def test_the_default_config_directory_is_defined_once(monkeypatch, tmp_path: Pat
     assert default_config_dir() == tmp_path
     assert Settings.resolve().config_dir == tmp_path
     assert Settings.resolve(config_dir="elsewhere").config_dir == Path("elsewhere")
+
+
+def test_an_installed_copy_is_found_without_the_environment(monkeypatch, tmp_path: Path) -> None:
+    import cityradar.config as config_module
+
+    monkeypatch.delenv("CITYRADAR_CONFIG", raising=False)
+    installed = tmp_path / "site-packages" / "cityradar" / "_config"
+    monkeypatch.setattr(config_module, "PACKAGED_CONFIG_DIR", installed)
+    assert default_config_dir() == CONFIG_DIR  # not installed: the checkout's config/
+    installed.mkdir(parents=True)
+    assert default_config_dir() == installed  # a non-editable install's package data
+    monkeypatch.setenv("CITYRADAR_CONFIG", str(tmp_path))
+    assert default_config_dir() == tmp_path  # the environment still wins
