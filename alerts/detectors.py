@@ -41,16 +41,17 @@ surge is tested against the normal before it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import AfterValidator
 from scipy import stats
 
 from alerts.episodes import Episode, EpisodeTracker
-from cityradar.config import ConfigError, load_yaml
+from cityradar.config import ConfigError, build, check, load_yaml, schema_for, validate
 
 VOLUME_SURGE = "volume_surge"
 NEGATIVE_SPIKE = "negative_spike"
@@ -118,28 +119,7 @@ class DetectorConfig:
     def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "alerts.yaml") -> (
         DetectorConfig
     ):
-        data = data or {}
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-        unknown = set(data) - {"baseline", "volume", "negative", "episodes", "language_groups",
-                               "notify"}  # notify: read by alerts/notifiers.py
-        if unknown:
-            raise ConfigError(f"{where}: unknown section {sorted(unknown)[0]!r}")
-        groups = data.get("language_groups", list(LANGUAGE_GROUP_NAMES))
-        if (not isinstance(groups, list) or not groups or len(set(groups)) != len(groups)
-                or any(g not in LANGUAGE_GROUP_NAMES for g in groups)):
-            raise ConfigError(f"{where}: language_groups must be a list of distinct values from "
-                              f"{', '.join(LANGUAGE_GROUP_NAMES)}, got {groups!r}")
-        sections = {
-            name: _section(section_type, data.get(name), f"{where}: {name}")
-            for name, section_type in (
-                ("baseline", BaselineConfig),
-                ("volume", VolumeConfig),
-                ("negative", NegativeConfig),
-                ("episodes", EpisodeConfig),
-            )
-        }
-        config = cls(**sections, language_groups=tuple(groups))
+        config = build(cls, validate(AlertsFile, data, where))
         config.validate(where)
         return config
 
@@ -183,23 +163,19 @@ class DetectorConfig:
                 raise ConfigError(f"{where}: {message}")
 
 
-def _section(section_type: type, data: Any, where: str) -> Any:
-    if data is None:
-        return section_type()
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-    types = {f.name: f.type for f in fields(section_type)}
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in types:
-            raise ConfigError(f"{where}.{key}: unknown setting")
-        wanted = int if types[key] == "int" else float
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
-        if wanted is int and float(value) != int(value):
-            raise ConfigError(f"{where}.{key}: expected a whole number, got {value!r}")
-        values[key] = wanted(value)
-    return section_type(**values)
+# The schema of alerts.yaml: the fields and defaults of the dataclasses above.
+_GROUPS = Annotated[
+    list[Literal[LANGUAGE_GROUP_NAMES]],  # type: ignore[valid-type]
+    check(lambda groups: bool(groups) and len(set(groups)) == len(groups),
+          f"expected a list of distinct values from {', '.join(LANGUAGE_GROUP_NAMES)}"),
+    AfterValidator(tuple)]
+
+
+class AlertsFile(schema_for(DetectorConfig, language_groups=_GROUPS)):  # type: ignore[misc]
+    """alerts.yaml; its ``notify:`` section is validated by NotifyConfig (alerts/notifiers.py
+    does not import this module, nor this module it: no import cycle)."""
+
+    notify: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

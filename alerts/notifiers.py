@@ -26,12 +26,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import httpx
+from pydantic import AfterValidator, BeforeValidator, Field
 
-from cityradar.config import ConfigError, load_yaml
+from cityradar.config import ConfigError, build, load_yaml, schema_for, validate
 from cityradar.records import Alert, AlertUpdate
 from cityradar.retry import RetryPolicy, transient_status
 from search.store import Store
@@ -86,58 +87,28 @@ class NotifyConfig:
         path = None if config_dir is None else Path(config_dir) / "alerts.yaml"
         if path is None or not path.exists():
             return cls()
-        data = load_yaml(path) or {}
+        data = load_yaml(path)  # the other sections: DetectorConfig.load validates them
         return cls.from_mapping(data.get("notify") if isinstance(data, Mapping) else None,
                                 f"{path}: notify")
 
     @classmethod
     def from_mapping(cls, data: Any, where: str = "notify") -> NotifyConfig:
-        if data is None:
-            return cls()
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-        values = _fields(cls, {k: v for k, v in data.items() if k not in ("webhook", "email")},
-                         where)
-        config = cls(
-            **values,
-            webhook=WebhookConfig(**_fields(WebhookConfig, data.get("webhook") or {},
-                                            f"{where}.webhook")),
-            email=EmailConfig(**_fields(EmailConfig, data.get("email") or {}, f"{where}.email")),
-        )
-        if config.growth_factor <= 1:
-            raise ConfigError(f"{where}.growth_factor: must be > 1, got {config.growth_factor}")
-        if config.webhook.retries < 0 or config.webhook.timeout_s <= 0:
-            raise ConfigError(f"{where}.webhook: retries must be >= 0 and timeout_s > 0")
+        config = build(cls, validate(NotifySchema, data, where))
         if config.email.host and not config.email.to:
             raise ConfigError(f"{where}.email.to: at least one recipient is needed")
         return config
 
 
-def _fields(section: type, data: Any, where: str) -> dict[str, Any]:
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-    defaults = section()
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        if not hasattr(defaults, key) or key in ("webhook", "email"):
-            raise ConfigError(f"{where}.{key}: unknown setting")
-        default = getattr(defaults, key)
-        if isinstance(default, tuple):
-            items = [value] if isinstance(value, str) else value
-            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-                raise ConfigError(f"{where}.{key}: expected a list of strings, got {value!r}")
-            value = tuple(items)
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{where}.{key}: expected true or false, got {value!r}")
-        elif isinstance(default, int | float):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"{where}.{key}: expected a number, got {value!r}")
-            value = type(default)(value)
-        elif not isinstance(value, str):
-            raise ConfigError(f"{where}.{key}: expected text, got {value!r}")
-        values[key] = value
-    return values
+# The schema of alerts.yaml's ``notify`` section: the dataclasses' fields and defaults.
+NotifySchema = schema_for(
+    NotifyConfig,
+    growth_factor=Annotated[float, Field(gt=1)],
+    webhook=schema_for(WebhookConfig, retries=Annotated[int, Field(ge=0)],
+                       timeout_s=Annotated[float, Field(gt=0)]),
+    email=schema_for(EmailConfig, to=Annotated[
+        list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v),
+        AfterValidator(tuple)]),
+)
 
 
 # -- payload ---------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_store import _load, build_large  # the SQLite benchmark's store
 
-from cityradar.settings import DEFAULT_CONFIG_DIR
+from cityradar.config import default_config_dir
 from nlp.gazetteer import load_cities
 from reports.monthly import build_charts, build_report, render_html
 from reports.ranking import month_figures, parse_month
@@ -50,7 +50,7 @@ def main() -> int:
     else:
         store = build_large(path, args.articles)
     month = parse_month(args.month)
-    cities = load_cities(DEFAULT_CONFIG_DIR)
+    cities = load_cities(default_config_dir())
     print(f"report: {store.count():,} articles in {path}; {len(cities)} cities; "
           f"month {args.month}; {_load()}")
 
@@ -63,7 +63,7 @@ def main() -> int:
         ranking.append(time.perf_counter() - started)
 
         started = time.perf_counter()
-        report = build_report(store, DEFAULT_CONFIG_DIR, month, charts=False)
+        report = build_report(store, default_config_dir(), month, charts=False)
         figures_done = time.perf_counter()
         report.charts = build_charts(report.figures)
         charts_done = time.perf_counter()

@@ -1,4 +1,9 @@
-"""Where things are: the config directory and the store URL, from options or environment."""
+"""Runtime settings of one command: which configuration directory and which store, from
+command-line options and environment (it reads no file itself).
+
+Not to be confused with ``cityradar/config.py`` (reading and validating the YAML files) and
+``config/`` (the shipped YAML files; :func:`cityradar.config.default_config_dir` finds it).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG_DIR = REPO_ROOT / "config"
+from cityradar.config import default_config_dir
+
 DEFAULT_DB = "cityradar.db"
 
 
@@ -37,7 +42,7 @@ class Settings:
         cls, config_dir: str | None = None, db: str | None = None, store: str | None = None
     ) -> Settings:
         """Options win over environment (CITYRADAR_CONFIG, CITYRADAR_STORE, CITYRADAR_DB)."""
-        directory = Path(config_dir or os.environ.get("CITYRADAR_CONFIG") or DEFAULT_CONFIG_DIR)
+        directory = Path(config_dir) if config_dir else default_config_dir()
         if store:
             url = store
         elif db:

@@ -29,11 +29,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import httpx
+from pydantic import Field
 
-from cityradar.config import ConfigError, load_yaml
+from cityradar.config import build, load_yaml, schema_for, validate
 from cityradar.records import Article
 from cityradar.retry import RetryPolicy, transient_status
 from ingest.gdelt_files import (
@@ -84,19 +85,13 @@ class BackfillConfig:
         path = Path(config_dir) / CONFIG_FILE
         if not path.exists():
             return cls()
-        section = (load_yaml(path) or {}).get("files") or {}
-        if not isinstance(section, dict):
-            raise ConfigError(f"{path}: files: expected a mapping")
-        unknown = sorted(set(section) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ConfigError(f"{path}: files.{unknown[0]}: unknown setting")
-        config = cls(**section)
-        bad = [k for k in config.kinds if k not in KINDS]
-        if bad:
-            raise ConfigError(f"{path}: files.kinds: {bad[0]!r} is not one of {', '.join(KINDS)}")
-        if config.workers < 1:
-            raise ConfigError(f"{path}: files.workers: expected at least 1")
-        return config
+        data = load_yaml(path)  # the other sections: GdeltDocConfig.load validates them
+        section = data.get("files") if isinstance(data, dict) else None
+        return build(cls, validate(FilesSchema, section, f"{path}: files"))
+
+
+FilesSchema = schema_for(BackfillConfig, kinds=list[Literal[KINDS]],  # type: ignore[valid-type]
+                         workers=Annotated[int, Field(ge=1)])
 
 
 @dataclass(frozen=True, slots=True)

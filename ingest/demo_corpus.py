@@ -36,18 +36,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from cityradar.config import ConfigError, load_yaml, require
+from cityradar.config import ConfigError, default_config_dir, load_yaml, validate
 from cityradar.records import Article
+from ingest.demo_schema import (
+    DemoCitiesFile,
+    DemoLanguageFile,
+    DemoOutletsFile,
+    PickupsFile,
+    TemplateSchema,
+)
 from ingest.normalize import article_id, canonical_url
 
 log = logging.getLogger(__name__)
 
 DEMO_SOURCE_ID = "demo"
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
 # Study figures (domain.md), reports per month at 1:1.
 WUHAN_2019_MONTHLY = 3_202
@@ -210,49 +215,30 @@ class DemoConfig:
     @classmethod
     def load(cls, config_dir: Path | None = None) -> DemoConfig:
         """Read ``<config_dir>/demo/*.yaml``; a ConfigError names the file and field at fault."""
-        demo_dir = Path(config_dir or DEFAULT_CONFIG_DIR) / "demo"
-        cities_doc = require(load_yaml(demo_dir / "cities.yaml"), "cities", dict, "cities.yaml")
-        cities = {}
-        for city_id, spec in cities_doc.items():
-            where = f"{demo_dir / 'cities.yaml'}: cities.{city_id}"
-            names = require(spec, "names", dict, where)
-            if "en" not in names:
-                raise ConfigError(f"{where}.names.en: missing")
-            cities[city_id] = CityProfile(
-                id=city_id,
-                media=float(require(spec, "media", (int, float), where)),
-                names={str(k): str(v) for k, v in names.items()},
-                districts=list(require(spec, "districts", list, where)),
-                landmarks=list(require(spec, "landmarks", list, where)),
-                foods=list(require(spec, "foods", list, where)),
-                events=list(require(spec, "events", list, where)),
-            )
+        demo_dir = Path(config_dir or default_config_dir()) / "demo"
+        cities_path = demo_dir / "cities.yaml"
+        cities = {
+            city_id: CityProfile(id=city_id, media=spec.media, names=dict(spec.names),
+                                 districts=list(spec.districts), landmarks=list(spec.landmarks),
+                                 foods=list(spec.foods), events=list(spec.events))
+            for city_id, spec in validate(DemoCitiesFile, load_yaml(cities_path),
+                                          cities_path).cities.items()
+        }
         outlets_path = demo_dir / "outlets.yaml"
-        outlets_doc = load_yaml(outlets_path)
-        weights = require(outlets_doc, "languages", dict, str(outlets_path))
-        outlets = [
-            Outlet(**{k: str(v) for k, v in spec.items()})
-            for spec in require(outlets_doc, "outlets", list, str(outlets_path))
-        ]
+        outlets_doc = validate(DemoOutletsFile, load_yaml(outlets_path), outlets_path)
+        weights = outlets_doc.languages
+        outlets = [Outlet(**spec.model_dump()) for spec in outlets_doc.outlets]
         templates: dict[str, dict[tuple[str, str], list[Template]]] = {}
         government: dict[str, dict[str, list[Template]]] = {}
         for language in weights:
             path = demo_dir / f"{language}.yaml"
-            doc = load_yaml(path)
-            by_pair: dict[tuple[str, str], list[Template]] = {}
-            for topic, tones in require(doc, "templates", dict, str(path)).items():
-                for tone, items in tones.items():
-                    if tone not in TONES:
-                        raise ConfigError(f"{path}: templates.{topic}.{tone}: unknown tone")
-                    by_pair[(topic, tone)] = [_template(item, f"{path}: {topic}.{tone}")
-                                              for item in items]
-            templates[language] = by_pair
+            doc = validate(DemoLanguageFile, load_yaml(path), path)
+            templates[language] = {
+                (topic, tone): [Template(item.title, item.summary) for item in items]
+                for topic, tones in doc.templates.items() for tone, items in tones.items()}
             government[language] = {
-                tone: [_template(item, f"{path}: government.{tone}") for item in items]
-                for tone, items in (doc.get("government") or {}).items()
-            }
-        if "en" not in templates:
-            raise ConfigError(f"{outlets_path}: languages: English templates are required")
+                tone: [Template(item.title, item.summary) for item in items]
+                for tone, items in doc.government.items()}
         needed = [(topic, tone) for topic, weights in TOPIC_TONES.items()
                   for tone, weight in zip(TONES, weights, strict=True) if weight > 0]
         for topic, tone in needed:
@@ -263,13 +249,13 @@ class DemoConfig:
                 raise ConfigError(f"{demo_dir / 'en.yaml'}: government.{tone}: missing")
         config = cls(
             cities=cities,
-            language_weights={str(k): float(v) for k, v in weights.items()},
-            own_voice_share=float(outlets_doc.get("own_voice_share", 0.0)),
+            language_weights=dict(weights),
+            own_voice_share=outlets_doc.own_voice_share,
             outlets=outlets,
             templates=templates,
             government=government,
         )
-        config._attach_gazetteer(Path(config_dir or DEFAULT_CONFIG_DIR))
+        config._attach_gazetteer(Path(config_dir or default_config_dir()))
         return config
 
     def _attach_gazetteer(self, config_dir: Path) -> None:
@@ -289,13 +275,6 @@ class DemoConfig:
                 profile.gazetteer_names = {
                     lang: [str(n) for n in forms] for lang, forms in city.names.items() if forms
                 }
-
-
-def _template(item: Any, where: str) -> Template:
-    return Template(
-        title=str(require(item, "title", str, where)),
-        summary=str(require(item, "summary", str, where)),
-    )
 
 
 @dataclass(slots=True)
@@ -561,21 +540,20 @@ def pickup_stories(
     """The own-voice stories of ``config/demo/pickups.yaml`` and their foreign pick-ups, by
     (day, city): ``generate`` puts each in place of a background report of that city and day,
     so volumes stay calibrated. SYNTHETIC like the rest."""
-    path = Path(config_dir or DEFAULT_CONFIG_DIR) / "demo" / "pickups.yaml"
+    path = Path(config_dir or default_config_dir()) / "demo" / "pickups.yaml"
     if not path.exists():
         return {}
-    doc = load_yaml(path) or {}
+    stories = validate(PickupsFile, load_yaml(path), path).stories
     by_domain = {(o.domain, o.language): o for o in config.outlets}
     planned: dict[tuple[date, str], list[Article]] = {}
 
-    def add(day: date, city: str, outlet: Outlet, item: dict[str, Any], topic: str,
-            language: str, where: str, hour: int) -> None:
-        title = str(require(item, "title", str, where))
-        url = canonical_url(f"https://{outlet.domain}/{day:%Y/%m/%d}/{_slug(title)}")
+    def add(day: date, city: str, outlet: Outlet, item: TemplateSchema, topic: str,
+            language: str, hour: int) -> None:
+        url = canonical_url(f"https://{outlet.domain}/{day:%Y/%m/%d}/{_slug(item.title)}")
         published = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
         article = Article(
-            id=article_id(url), url=url, title=title,
-            summary=str(require(item, "summary", str, where)), published_at=published,
+            id=article_id(url), url=url, title=item.title,
+            summary=item.summary, published_at=published,
             fetched_at=published + timedelta(minutes=30), outlet=outlet.name,
             domain=outlet.domain, country=outlet.country, source_id=DEMO_SOURCE_ID,
             voice="own" if outlet.voice == "own" else "foreign",
@@ -586,23 +564,19 @@ def pickup_stories(
         if start <= day <= end:
             planned.setdefault((day, city), []).append(article)
 
-    for number, story in enumerate(require(doc, "stories", list, str(path))):
+    for number, story in enumerate(stories):
         where = f"{path}: stories[{number}]"
-        city = str(require(story, "city", str, where))
-        if city not in config.cities:
-            raise ConfigError(f"{where}.city: unknown city {city!r}")
-        day = date.fromisoformat(str(require(story, "date", (str, date), where)))
-        topic = str(require(story, "topic", str, where))
-        own = by_domain.get((str(require(story, "outlet", str, where)), "en"))
+        if story.city not in config.cities:
+            raise ConfigError(f"{where}.city: unknown city {story.city!r}")
+        own = by_domain.get((story.outlet, "en"))
         if own is None or own.voice != "own":
             raise ConfigError(f"{where}.outlet: not an English own-voice outlet of outlets.yaml")
-        add(day, city, own, story, topic, "en", where, 8)
-        for index, item in enumerate(require(story, "pickups", list, where)):
-            at = f"{where}.pickups[{index}]"
-            language = str(require(item, "language", str, at))
-            outlet = by_domain.get((str(require(item, "outlet", str, at)), language))
+        add(story.date, story.city, own, story, story.topic, "en", 8)
+        for index, item in enumerate(story.pickups):
+            outlet = by_domain.get((item.outlet, item.language))
             if outlet is None or outlet.voice == "own":
-                raise ConfigError(f"{at}.outlet: not a foreign {language} outlet of outlets.yaml")
-            lag = int(require(item, "lag", int, at))
-            add(day + timedelta(days=lag), city, outlet, item, topic, language, at, 10)
+                raise ConfigError(f"{where}.pickups[{index}].outlet: not a foreign "
+                                  f"{item.language} outlet of outlets.yaml")
+            add(story.date + timedelta(days=item.lag), story.city, outlet, item, story.topic,
+                item.language, 10)
     return planned

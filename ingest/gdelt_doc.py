@@ -30,10 +30,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 from urllib.parse import urlencode
 
-from cityradar.config import ConfigError, load_yaml
+from pydantic import Field
+
+from cityradar.config import ConfigModel, build, load_yaml, schema_for, validate
 from cityradar.records import Article, RawItem, SourceHealth
 from ingest.fetch import Fetcher
 from ingest.gdelt_files import apply_gdelt_cities
@@ -91,20 +93,23 @@ class GdeltDocConfig:
         path = Path(config_dir) / CONFIG_FILE
         if not path.exists():
             return cls()
-        data = load_yaml(path) or {}
-        section = data.get("doc") or {}
-        if not isinstance(section, dict):
-            raise ConfigError(f"{path}: doc: expected a mapping")
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise ConfigError(f"{path}: doc.{unknown[0]}: unknown setting")
-        config = cls(**section)
-        config.country_codes = {str(k).lower(): str(v).upper()
-                                for k, v in (data.get("country_codes") or {}).items()}
-        if config.min_interval_s < 0 or config.window_hours <= 0:
-            raise ConfigError(f"{path}: doc: min_interval_s and window_hours must be positive")
+        data = validate(GdeltFile, load_yaml(path), path)
+        config = build(cls, data.doc)
+        config.country_codes = {k.lower(): v.upper() for k, v in data.country_codes.items()}
         return config
+
+
+DocSchema = schema_for(GdeltDocConfig, exclude=("country_codes",),
+                       min_interval_s=Annotated[float, Field(ge=0)],
+                       window_hours=Annotated[float, Field(gt=0)])
+
+
+class GdeltFile(ConfigModel):
+    """gdelt.yaml; its ``files:`` section is validated by BackfillConfig (ingest/backfill.py)."""
+
+    doc: DocSchema = Field(default_factory=DocSchema)  # type: ignore[valid-type]
+    files: dict[str, Any] | None = None
+    country_codes: dict[str, str] = Field(default_factory=dict)
 
 
 @dataclass(slots=True)

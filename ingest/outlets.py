@@ -18,10 +18,12 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from cityradar.config import ConfigError, load_yaml
+from pydantic import AfterValidator
+
+from cityradar.config import ConfigError, ConfigModel, check, load_yaml, validate
 from cityradar.records import Article
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,6 @@ log = logging.getLogger(__name__)
 OUTLET_TYPES = frozenset(
     {"wire", "national", "regional", "broadcaster", "state_media", "magazine", "digital"}
 )
-VOICES = frozenset({"foreign", "own"})
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 _DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
@@ -121,43 +122,45 @@ class OutletRegistry:
         return self.lookup(article.domain) if article.domain else None
 
 
-def _parse(data: Any, where: str) -> list[Outlet]:
-    if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
-        raise ConfigError(f"{where}: expected a mapping with a 'groups' list")
-    outlets: list[Outlet] = []
-    for index, group in enumerate(data["groups"]):
-        place = f"{where}: groups[{index}]"
-        if not isinstance(group, dict):
-            raise ConfigError(f"{place}: expected a mapping")
-        country = group.get("country")
-        voice = group.get("voice", "foreign")
-        entries = group.get("outlets")
-        if not isinstance(country, str) or not _COUNTRY.match(country):
-            raise ConfigError(f"{place}.country: expected an ISO alpha-2 code, got {country!r}")
-        if voice not in VOICES:
-            raise ConfigError(f"{place}.voice: expected foreign or own, got {voice!r}")
-        if not isinstance(entries, dict) or not entries:
-            raise ConfigError(f"{place}.outlets: expected a mapping domain: [name, lang, type]")
-        for domain, spec in entries.items():
-            outlets.append(_outlet(str(domain), spec, country, voice, f"{place}.outlets.{domain}"))
-    return outlets
-
-
-def _outlet(domain: str, spec: Any, country: str, voice: str, place: str) -> Outlet:
-    domain = domain.lower().removeprefix("www.")
+# The schema of outlets.yaml (cityradar.config.validate turns its errors into ConfigErrors).
+def _domain(value: str) -> str:
+    domain = value.lower().removeprefix("www.")
     if not _DOMAIN.match(domain):
-        raise ConfigError(f"{place}: not a domain name")
-    if not (isinstance(spec, list) and len(spec) in (3, 4)):
-        raise ConfigError(f"{place}: expected [name, language, type] or [name, language, type, "
-                          "country]")
-    name, language, kind = (str(v) for v in spec[:3])
-    if len(spec) == 4:
-        country = str(spec[3])
-        if not _COUNTRY.match(country):
-            raise ConfigError(f"{place}: country {country!r} is not an ISO alpha-2 code")
+        raise ValueError("not a domain name")
+    return domain
+
+
+def _spec(spec: list[Any]) -> list[str]:
+    """``[name, language, type]`` or ``[name, language, type, country]``."""
+    if len(spec) not in (3, 4):
+        raise ValueError("expected [name, language, type] or [name, language, type, country]")
+    name, language, kind, *country = (str(v) for v in spec)
+    if country and not _COUNTRY.match(country[0]):
+        raise ValueError(f"country {country[0]!r} is not an ISO alpha-2 code")
     if not _LANGUAGE.match(language):
-        raise ConfigError(f"{place}: language {language!r} is not a language code")
+        raise ValueError(f"language {language!r} is not a language code")
     if kind not in OUTLET_TYPES:
-        raise ConfigError(f"{place}: type {kind!r} is not one of {', '.join(sorted(OUTLET_TYPES))}")
-    return Outlet(domain=domain, name=name, country=country, language=language, type=kind,
-                  voice=voice)
+        raise ValueError(f"type {kind!r} is not one of {', '.join(sorted(OUTLET_TYPES))}")
+    return [name, language, kind, *country]
+
+
+class OutletGroup(ConfigModel):
+    country: Annotated[str, check(lambda v: bool(_COUNTRY.match(v)),
+                                  "expected an ISO alpha-2 code, got {value!r}")]
+    voice: Literal["foreign", "own"] = "foreign"
+    outlets: Annotated[
+        dict[Annotated[str, AfterValidator(_domain)], Annotated[list[Any], AfterValidator(_spec)]],
+        check(bool, "expected a mapping domain: [name, lang, type]")]
+
+
+class OutletsFile(ConfigModel):
+    groups: list[OutletGroup]
+
+
+def _parse(data: Any, where: str) -> list[Outlet]:
+    outlets: list[Outlet] = []
+    for group in validate(OutletsFile, data, where).groups:
+        for domain, (name, language, kind, *country) in group.outlets.items():
+            outlets.append(Outlet(domain=domain, name=name, country=(country or [group.country])[0],
+                                  language=language, type=kind, voice=group.voice))
+    return outlets

@@ -11,10 +11,21 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import quote_plus, urlsplit
 
-from cityradar.config import ConfigError, load_yaml, require
+from pydantic import Field
+
+from cityradar.config import (
+    ConfigError,
+    ConfigModel,
+    NonEmptyStr,
+    build,
+    check,
+    load_yaml,
+    schema_for,
+    validate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +33,6 @@ SourceKind = Literal["feed", "news_search"]
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-VOICES = ("foreign", "own")
 
 
 class CityLike(Protocol):
@@ -88,27 +98,19 @@ def load_sources(config_dir: Path | str, cities: Iterable[CityLike] | None = Non
     the news-search sources are left out (and logged), the feeds still load.
     """
     path = Path(config_dir) / "sources.yaml"
-    data = load_yaml(path)
     where = str(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping at the top level")
-    fetch = _fetch_options(data.get("fetch") or {}, f"{where}: fetch")
-    sources: list[Source] = []
-    for index, entry in enumerate(data.get("feeds") or []):
-        sources.append(_feed(entry, f"{where}: feeds[{index}]"))
-    searches = data.get("news_search") or []
-    if not isinstance(searches, list):
-        raise ConfigError(f"{where}: news_search: expected a list")
-    if searches:
+    data = validate(SourcesFile, load_yaml(path), where)
+    sources = [_source(entry, "feed", entry.language) for entry in data.feeds]
+    if data.news_search:
         city_list = list(cities) if cities is not None else _default_cities(Path(config_dir))
-        for index, entry in enumerate(searches):
+        for index, entry in enumerate(data.news_search):
             sources.extend(_news_search(entry, city_list, f"{where}: news_search[{index}]"))
     seen: set[str] = set()
     for source in sources:
         if source.id in seen:
             raise ConfigError(f"{where}: duplicate source id {source.id!r}")
         seen.add(source.id)
-    return SourcesConfig(sources=sources, fetch=fetch)
+    return SourcesConfig(sources=sources, fetch=build(FetchOptions, data.fetch))
 
 
 def _default_cities(config_dir: Path) -> list[CityLike]:
@@ -120,116 +122,83 @@ def _default_cities(config_dir: Path) -> list[CityLike]:
     return list(load_cities(config_dir))
 
 
-def _fetch_options(raw: Any, where: str) -> FetchOptions:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping")
-    defaults = FetchOptions()
-    values: dict[str, Any] = {}
-    for name in FetchOptions.__dataclass_fields__:
-        if name not in raw:
-            continue
-        default = getattr(defaults, name)
-        value = raw[name]
-        if isinstance(default, str):
-            if not isinstance(value, str) or not value.strip():
-                raise ConfigError(f"{where}.{name}: expected a non-empty string")
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ConfigError(f"{where}.{name}: expected a number >= 0, got {value!r}")
-        elif isinstance(default, int) and not isinstance(value, int):
-            raise ConfigError(f"{where}.{name}: expected an integer, got {value!r}")
-        values[name] = value
-    unknown = set(raw) - set(FetchOptions.__dataclass_fields__)
-    if unknown:
-        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown setting")
-    options = FetchOptions(**values)
-    if options.concurrency < 1 or options.per_host_concurrency < 1:
-        raise ConfigError(f"{where}: concurrency and per_host_concurrency must be >= 1")
-    return options
+# The schema of sources.yaml (cityradar.config.validate turns its errors into ConfigErrors).
+PositiveInt = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=0)]
+Seconds = Annotated[float, Field(ge=0)]
+LanguageCode = Annotated[str, check(
+    lambda v: bool(LANGUAGE.match(v)), "expected a language code like 'en', got {value!r}")]
+HttpUrl = Annotated[str, check(lambda v: urlsplit(v).scheme in ("http", "https"),
+                               "expected an http(s) URL, got {value!r}")]
+FetchSchema = schema_for(
+    FetchOptions, user_agent=NonEmptyStr, timeout_s=Seconds, retries=Count, backoff_s=Seconds,
+    max_bytes=Count, per_host_delay_s=Seconds, per_host_concurrency=PositiveInt,
+    concurrency=PositiveInt, max_retry_after_s=Seconds, deadline_s=Seconds)
 
 
-def _common(entry: Any, where: str) -> dict[str, Any]:
-    source_id = require(entry, "id", str, where)
-    if not SOURCE_ID.match(source_id):
-        raise ConfigError(f"{where}.id: {source_id!r} must be lowercase letters, digits, . _ -")
-    url = require(entry, "url", str, where)
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ConfigError(f"{where}.url: expected an http(s) URL, got {url!r}")
-    outlet = require(entry, "outlet", str, where)
-    domain = entry.get("domain") or (urlsplit(url).hostname or "")
-    if not isinstance(domain, str):
-        raise ConfigError(f"{where}.domain: expected str")
-    country = entry.get("country")
-    if country is not None and (not isinstance(country, str) or not COUNTRY.match(country)):
-        raise ConfigError(f"{where}.country: expected ISO alpha-2 like 'GB', got {country!r}")
-    voice = entry.get("voice", "foreign")
-    if voice not in VOICES:
-        raise ConfigError(f"{where}.voice: expected foreign or own, got {voice!r}")
-    enabled = entry.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise ConfigError(f"{where}.enabled: expected true or false, got {enabled!r}")
-    full_text = entry.get("full_text", False)
-    if not isinstance(full_text, bool):
-        raise ConfigError(f"{where}.full_text: expected true or false, got {full_text!r}")
-    return {
-        "id": source_id,
-        "url": url,
-        "outlet": outlet,
-        "domain": domain.lower().removeprefix("www."),
-        "country": country,
-        "voice": voice,
-        "enabled": enabled,
-        "full_text": full_text,
-    }
+class SourceSchema(ConfigModel):
+    id: Annotated[str, check(lambda v: bool(SOURCE_ID.match(v)),
+                             "{value!r} must be lowercase letters, digits, . _ -")]
+    url: HttpUrl
+    outlet: str
+    domain: str | None = None
+    country: Annotated[str, check(lambda v: bool(COUNTRY.match(v)),
+                                  "expected ISO alpha-2 like 'GB', got {value!r}")] | None = None
+    voice: Literal["foreign", "own"] = "foreign"
+    enabled: bool = True
+    full_text: bool = False
 
 
-def _language(entry: dict[str, Any], where: str, required: bool = False) -> str | None:
-    language = entry.get("language")
-    if language is None and not required:
-        return None
-    if not isinstance(language, str) or not LANGUAGE.match(language):
-        raise ConfigError(f"{where}.language: expected a language code like 'en', got {language!r}")
-    return language
+class FeedSchema(SourceSchema):
+    language: LanguageCode | None = None
 
 
-def _feed(entry: Any, where: str) -> Source:
-    common = _common(entry, where)
-    return Source(kind="feed", language=_language(entry, where), **common)
+class EditionSchema(ConfigModel):
+    language: LanguageCode
+    gl: str
+    hl: str | None = None
+    ceid: str | None = None
+    lang: str | None = None
 
 
-def _news_search(entry: Any, cities: list[CityLike], where: str) -> list[Source]:
-    common = _common(entry, where)
-    if "{query}" not in common["url"]:
-        raise ConfigError(f"{where}.url: a news_search template needs a {{query}} placeholder")
-    editions = require(entry, "editions", list, where)
-    if not editions:
-        raise ConfigError(f"{where}.editions: empty")
+class NewsSearchSchema(SourceSchema):
+    url: Annotated[HttpUrl, check(lambda v: "{query}" in v,
+                                  "a news_search template needs a {{query}} placeholder")]
+    editions: Annotated[list[EditionSchema], Field(min_length=1)]
+
+
+class SourcesFile(ConfigModel):
+    fetch: FetchSchema = Field(default_factory=FetchSchema)  # type: ignore[valid-type]
+    feeds: list[FeedSchema] = Field(default_factory=list)
+    news_search: list[NewsSearchSchema] = Field(default_factory=list)
+
+
+def _source(entry: SourceSchema, kind: SourceKind, language: str | None, **extra: Any) -> Source:
+    domain = entry.domain or (urlsplit(entry.url).hostname or "")
+    extra = {"id": entry.id, "url": entry.url, **extra}
+    return Source(kind=kind, outlet=entry.outlet,
+                  domain=domain.lower().removeprefix("www."), country=entry.country,
+                  language=language, voice=entry.voice, enabled=entry.enabled,
+                  full_text=entry.full_text, **extra)
+
+
+def _news_search(entry: NewsSearchSchema, cities: list[CityLike], where: str) -> list[Source]:
     sources = []
-    for e_index, edition in enumerate(editions):
+    for e_index, edition in enumerate(entry.editions):
         e_where = f"{where}.editions[{e_index}]"
-        if not isinstance(edition, dict):
-            raise ConfigError(f"{e_where}: expected a mapping")
-        language = _language(edition, e_where, required=True)
-        assert language is not None
-        gl = require(edition, "gl", str, e_where)
-        placeholders = {k: str(v) for k, v in edition.items()}
-        placeholders.setdefault("hl", language)
-        placeholders.setdefault("lang", language)
-        edition_key = f"{language}-{gl.upper()}"
+        placeholders = edition.model_dump(exclude_none=True)
+        placeholders.setdefault("hl", edition.language)
+        placeholders.setdefault("lang", edition.language)
+        edition_key = f"{edition.language}-{edition.gl.upper()}"
         for city in cities:
-            query = city_query(city, language)
+            query = city_query(city, edition.language)
             try:
-                url = common["url"].format(query=quote_plus(query), **placeholders)
+                url = entry.url.format(query=quote_plus(query), **placeholders)
             except KeyError as exc:
                 raise ConfigError(f"{e_where}: template placeholder {exc} has no value") from exc
-            sources.append(
-                Source(
-                    **{**common, "id": f"{common['id']}:{city.id}:{edition_key}", "url": url},
-                    kind="news_search",
-                    language=language,
-                    city_hint=city.id,
-                    edition=edition_key,
-                )
-            )
+            sources.append(_source(
+                entry, "news_search", edition.language, id=f"{entry.id}:{city.id}:{edition_key}",
+                url=url, city_hint=city.id, edition=edition_key))
     return sources
 
 

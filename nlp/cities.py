@@ -25,11 +25,12 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import ahocorasick
+from pydantic import AfterValidator, BeforeValidator, Field
 
-from cityradar.config import ConfigError, load_yaml
+from cityradar.config import ConfigError, ConfigModel, load_yaml, validate
 from cityradar.records import CityMention, MentionKind
 from nlp.gazetteer import City, load_cities
 
@@ -169,41 +170,41 @@ class _Rules:
     by_kind: list[tuple[MentionKind, str, list[re.Pattern[str]]]]
 
 
+# The schema of lexicons/metonymy.yaml: window, and per language the four rule lists of
+# _RULE_ORDER, each regex compiled as it is validated.
+def _regex(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern.translate(_STRIP_TABLE), re.I)
+    except re.error as exc:
+        raise ValueError(f"bad regex: {exc}") from None
+
+
+def _rule_lists(rules: Any) -> Any:
+    unknown = set(rules) - {name for name, _, _ in _RULE_ORDER} if isinstance(rules, dict) else ()
+    if unknown:
+        raise ValueError(f"unknown rule list {sorted(unknown)[0]!r}")
+    return rules
+
+
+class MetonymyFile(ConfigModel):
+    window: Annotated[int, Field(gt=0)] = 80
+    languages: dict[str, Annotated[
+        dict[str, list[Annotated[str, AfterValidator(_regex)]] | None],
+        BeforeValidator(_rule_lists)]]
+
+
 def _compile_metonymy(data: Any, path: Path) -> tuple[int, dict[str, _Rules]]:
-    if not isinstance(data, dict) or not isinstance(data.get("languages"), dict):
-        raise ConfigError(f"{path}: languages: expected a mapping of language -> rules")
-    window = data.get("window", 80)
-    if not isinstance(window, int) or isinstance(window, bool) or window <= 0:
-        raise ConfigError(f"{path}: window: expected a positive integer, got {window!r}")
-    compiled: dict[str, _Rules] = {}
-    for language, rules in data["languages"].items():
-        where = f"{path}: languages.{language}"
-        if not isinstance(rules, dict):
-            raise ConfigError(f"{where}: expected a mapping of rule lists")
-        unknown = set(rules) - {name for name, _, _ in _RULE_ORDER}
-        if unknown:
-            raise ConfigError(f"{where}: unknown rule list {sorted(unknown)[0]!r}")
-        by_kind: list[tuple[MentionKind, str, list[re.Pattern[str]]]] = []
-        for name, kind, side in _RULE_ORDER:
-            patterns = rules.get(name) or []
-            if not isinstance(patterns, list):
-                raise ConfigError(f"{where}.{name}: expected a list of regular expressions")
-            compiled_list = []
-            for index, pattern in enumerate(patterns):
-                if not isinstance(pattern, str):
-                    raise ConfigError(f"{where}.{name}[{index}]: expected a string")
-                try:
-                    compiled_list.append(re.compile(pattern.translate(_STRIP_TABLE), re.I))
-                except re.error as exc:
-                    raise ConfigError(f"{where}.{name}[{index}]: bad regex: {exc}") from exc
-            by_kind.append((kind, side, compiled_list))
-        compiled[str(language)] = _Rules(by_kind)
+    rules_file = validate(MetonymyFile, data, path)
+    compiled: dict[str, _Rules] = {
+        language: _Rules([(kind, side, list(rules.get(name) or []))
+                          for name, kind, side in _RULE_ORDER])
+        for language, rules in rules_file.languages.items()}
     merged = _Rules([
         (kind, side, [p for rules in compiled.values() for p in rules.by_kind[i][2]])
         for i, (_, kind, side) in enumerate(_RULE_ORDER)
     ])
     compiled["*"] = merged
-    return window, compiled
+    return rules_file.window, compiled
 
 
 class CityLinker:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from cityradar.config import ConfigError, load_yaml, require
+from pydantic import AfterValidator, Field
+
+from cityradar.config import ConfigError, ConfigModel, check, expect, load_yaml, validate
 
 CITIES_FILE = "cities.yaml"
-ADMIN_LEVELS = ("M", "S", "O")
 _CITY_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 # Adjective endings (all genders, numbers, cases) for the ``adjectives`` stems of cities.yaml:
 # шанхайск- -> шанхайский, шанхайская, шанхайского ...; pekińsk- -> pekiński, pekińskiej ...
@@ -75,102 +76,56 @@ class City:
         return forms
 
 
-def _string_list(mapping: dict[str, Any], key: str, where: str) -> list[str]:
-    values = mapping.get(key)
-    if values is None:
-        return []
-    if not isinstance(values, list):
-        raise ConfigError(f"{where}.{key}: expected a list, got {type(values).__name__}")
-    for index, value in enumerate(values):
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{where}.{key}[{index}]: expected a non-empty string, got {value!r}")
-    return [value.strip() for value in values]
+# The schema of cities.yaml (cityradar.config.validate turns its errors into ConfigErrors).
+Form = Annotated[str, AfterValidator(str.strip), check(bool, "expected a non-empty string")]
 
 
-def _parse_names(entry: dict[str, Any], where: str) -> dict[str, list[str]]:
-    names = require(entry, "names", dict, where)
-    if not names:
-        raise ConfigError(f"{where}.names: expected at least one language")
-    parsed: dict[str, list[str]] = {}
-    for language in names:
-        if not isinstance(language, str) or not language:
-            raise ConfigError(f"{where}.names: language code must be a string, got {language!r}")
-        forms = _string_list(names, language, f"{where}.names")
-        if not forms:
-            raise ConfigError(f"{where}.names.{language}: expected at least one surface form")
-        parsed[language] = forms
-    return parsed
+def _nonempty(message: str) -> AfterValidator:
+    return check(lambda value: len(value) > 0, message)
 
 
-def _parse_homonyms(entry: dict[str, Any], where: str) -> list[Homonym]:
-    raw = entry.get("homonyms")
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise ConfigError(f"{where}.homonyms: expected a list, got {type(raw).__name__}")
-    homonyms = []
-    for index, item in enumerate(raw):
-        item_where = f"{where}.homonyms[{index}]"
-        name = require(item, "name", str, item_where)
-        where_text = require(item, "where", str, item_where)
-        cues = _string_list(item, "cues", item_where)
-        if not cues:
-            raise ConfigError(f"{item_where}.cues: expected at least one cue")
-        forms = _string_list(item, "forms", item_where) if "forms" in item else []
-        homonyms.append(Homonym(name=name, where=where_text, cues=tuple(cues),
-                                forms=tuple(forms)))
-    return homonyms
+class HomonymSchema(ConfigModel):
+    name: str
+    where: str
+    cues: Annotated[list[Form], _nonempty("expected at least one cue")] = Field(
+        default_factory=list, validate_default=True)
+    forms: list[Form] = Field(default_factory=list)
 
 
-def _parse_adjectives(entry: dict[str, Any], where: str) -> dict[str, list[str]]:
-    raw = entry.get("adjectives") or {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}.adjectives: expected a mapping language -> stems")
-    for language in raw:
-        if language not in ADJECTIVE_ENDINGS:
-            raise ConfigError(f"{where}.adjectives: no endings known for language "
-                              f"{language!r} (use one of {', '.join(ADJECTIVE_ENDINGS)})")
-    return {language: _string_list(raw, language, f"{where}.adjectives") for language in raw}
+class CitySchema(ConfigModel):
+    id: Annotated[str, check(lambda v: bool(_CITY_ID.match(v)),
+                             "expected lowercase ascii like 'wuhan', got {value!r}")]
+    name: str
+    zh: str
+    zh_hant: str
+    admin: Literal["M", "S", "O"]
+    region: str
+    gawc: Annotated[str, expect("expected a string or null")] | None = None
+    gdp_2019: Annotated[float, expect("expected int or float"), Field(ge=0)]
+    province: str
+    names: Annotated[
+        dict[str, Annotated[list[Form], _nonempty("expected at least one surface form")]],
+        _nonempty("expected at least one language")]
+    historical: list[Form] = Field(default_factory=list)
+    context: list[Form] = Field(default_factory=list)
+    homonyms: list[HomonymSchema] = Field(default_factory=list)
+    ambiguous_forms: list[Form] = Field(default_factory=list)
+    case_sensitive: list[Form] = Field(default_factory=list)
+    false_friends: list[Form] = Field(default_factory=list)
+    metonym: bool = False
+    adjectives: dict[Literal["ru", "uk", "pl", "cs"], list[Form]] = Field(default_factory=dict)
 
 
-def _parse_city(entry: Any, where: str) -> City:
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(entry).__name__}")
-    city_id = require(entry, "id", str, where)
-    if not _CITY_ID.match(city_id):
-        raise ConfigError(f"{where}.id: expected lowercase ascii like 'wuhan', got {city_id!r}")
-    admin = require(entry, "admin", str, where)
-    if admin not in ADMIN_LEVELS:
-        raise ConfigError(f"{where}.admin: expected one of M, S, O, got {admin!r}")
-    gawc = entry.get("gawc")
-    if gawc is not None and not isinstance(gawc, str):
-        raise ConfigError(f"{where}.gawc: expected a string or null, got {type(gawc).__name__}")
-    gdp = require(entry, "gdp_2019", (int, float), where)
-    if isinstance(gdp, bool) or gdp < 0:
-        raise ConfigError(f"{where}.gdp_2019: expected a non-negative number, got {gdp!r}")
-    metonym = entry.get("metonym", False)
-    if not isinstance(metonym, bool):
-        raise ConfigError(f"{where}.metonym: expected true or false, got {metonym!r}")
-    city = City(
-        id=city_id,
-        name=require(entry, "name", str, where),
-        zh=require(entry, "zh", str, where),
-        zh_hant=require(entry, "zh_hant", str, where),
-        admin=admin,
-        region=require(entry, "region", str, where),
-        gawc=gawc,
-        gdp_2019=float(gdp),
-        province=require(entry, "province", str, where),
-        names=_parse_names(entry, where),
-        historical=_string_list(entry, "historical", where),
-        context=_string_list(entry, "context", where),
-        homonyms=_parse_homonyms(entry, where),
-        ambiguous_forms=_string_list(entry, "ambiguous_forms", where),
-        case_sensitive=_string_list(entry, "case_sensitive", where),
-        false_friends=_string_list(entry, "false_friends", where),
-        metonym=metonym,
-        adjectives=_parse_adjectives(entry, where),
-    )
+class CitiesFile(ConfigModel):
+    cities: Annotated[list[CitySchema], expect("expected a list of cities"),
+                      _nonempty("expected at least one city")]
+
+
+def _city(entry: CitySchema, where: str) -> City:
+    fields = entry.model_dump(exclude={"homonyms"})
+    city = City(**fields, homonyms=[
+        Homonym(name=h.name, where=h.where, cues=tuple(h.cues), forms=tuple(h.forms))
+        for h in entry.homonyms])
     listed = {city.name, city.zh, city.zh_hant, *city.historical}
     for language_forms in city.names.values():
         listed.update(language_forms)
@@ -185,17 +140,11 @@ def _parse_city(entry: Any, where: str) -> City:
 
 def parse_cities(data: Any, source: str) -> list[City]:
     """Validate the parsed YAML of a cities file; ``source`` names it in errors."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping with a 'cities' list")
-    entries = data.get("cities")
-    if not isinstance(entries, list):
-        raise ConfigError(f"{source}: cities: expected a list of cities, got {entries!r:.40}")
-    if not entries:
-        raise ConfigError(f"{source}: cities: expected at least one city")
+    entries = validate(CitiesFile, data, source).cities
     cities: list[City] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
-        city = _parse_city(entry, f"{source}: cities[{index}]")
+        city = _city(entry, f"{source}: cities[{index}]")
         if city.id in seen:
             raise ConfigError(
                 f"{source}: cities[{index}].id: duplicate id {city.id!r} "

@@ -28,7 +28,8 @@ from lingua import (
     LanguageDetectorBuilder,
 )
 
-from cityradar.config import ConfigError, load_yaml
+from cityradar.config import ConfigError, validate
+from nlp.config_schema import LanguageSection, nlp_file
 
 log = logging.getLogger(__name__)
 
@@ -129,30 +130,19 @@ class LanguageSettings:
 
     @classmethod
     def from_mapping(cls, data: Any, where: str) -> LanguageSettings:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a mapping")
-        codes = data.get("languages")
-        if not isinstance(codes, list) or not codes:
-            raise ConfigError(f"{where}.languages: expected a non-empty list of ISO 639-1 codes")
+        """nlp.yaml's ``language`` section (``where`` names it in errors), validated."""
+        data = validate(LanguageSection, data, where).model_dump(exclude_none=True)
         return cls(
-            languages=tuple(str(code) for code in codes),
-            preload_models=bool(data.get("preload_models", True)),
-            short_text_letters=int(data.get("short_text_letters", 25)),
-            min_confidence=float(data.get("min_confidence", 0.5)),
-            hint_top_candidates=int(data.get("hint_top_candidates", 3)),
-            low_accuracy_min_chars=int(data.get("low_accuracy_min_chars", 120)),
-            non_latin_share=float(data.get("non_latin_share", 0.3)),
-            marker_words=_marker_words(data.get("marker_words") or {}, f"{where}.marker_words"),
+            languages=tuple(data["languages"]),
+            preload_models=data.get("preload_models", True),
+            short_text_letters=data.get("short_text_letters", 25),
+            min_confidence=data.get("min_confidence", 0.5),
+            hint_top_candidates=data.get("hint_top_candidates", 3),
+            low_accuracy_min_chars=data.get("low_accuracy_min_chars", 120),
+            non_latin_share=data.get("non_latin_share", 0.3),
+            marker_words=tuple((code, frozenset(w.lower() for w in words))
+                               for code, words in (data.get("marker_words") or {}).items()),
         )
-
-
-def _marker_words(data: Any, where: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    if not isinstance(data, dict) or not all(
-        isinstance(words, list) and all(isinstance(w, str) for w in words)
-        for words in data.values()
-    ):
-        raise ConfigError(f"{where}: expected a mapping language -> list of words")
-    return tuple((str(code), frozenset(w.lower() for w in words)) for code, words in data.items())
 
 
 def _lingua_languages(codes: Sequence[str], where: str) -> list[Language]:
@@ -193,10 +183,10 @@ class LanguageIdentifier:
 
     @classmethod
     def from_config(cls, config_dir: Path) -> LanguageIdentifier:
-        path = Path(config_dir) / "nlp.yaml"
-        data = load_yaml(path) or {}
+        path, data = nlp_file(config_dir)
         where = f"{path}: language"
-        return cls(LanguageSettings.from_mapping(data.get("language"), where), where)
+        return cls(LanguageSettings.from_mapping(data.language and data.language.model_dump(),
+                                                 where), where)
 
     def identify(self, text: str, hint: str | None = None) -> tuple[str, float]:
         return self.identify_batch([text], [hint])[0]

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from cityradar.config import ConfigError, load_yaml
 from cityradar.records import SentimentLabel
+from nlp.config_schema import nlp_section
 from nlp.language import UNSPACED_LANGUAGES, compile_indexed_terms, compile_terms
 
 log = logging.getLogger(__name__)
@@ -91,10 +92,7 @@ class SentimentSettings:
 
 
 def _word_list(rules: Mapping[str, Any], key: str, where: str) -> list[str]:
-    words = rules.get(key) or []
-    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        raise ConfigError(f"{where}.{key}: expected a list of strings (quote yes/no/on/off)")
-    return words
+    return rules.get(key) or []  # a list of strings: nlp/config_schema.py validated it
 
 
 @dataclass(slots=True)
@@ -110,8 +108,6 @@ class LanguageRules:
     @classmethod
     def from_mapping(cls, language: str, rules: Mapping[str, Any], where: str) -> LanguageRules:
         intensifiers = rules.get("intensifiers") or {}
-        if not isinstance(intensifiers, dict):
-            raise ConfigError(f"{where}.intensifiers: expected a mapping word -> scale")
         contrast = _word_list(rules, "contrast", where)
         clause = _word_list(rules, "clause", where)
         splitters = compile_terms([*contrast, *clause], language, exact=True).pattern
@@ -170,8 +166,6 @@ def language_rules(sentiment_config: dict[str, Any], path: Path) -> dict[str, La
     rules: dict[str, LanguageRules] = {}
     for language, entry in (sentiment_config.get("rules") or {}).items():
         where = f"{path}: sentiment.rules.{language}"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected a mapping")
         rules[str(language)] = LanguageRules.from_mapping(str(language), entry, where)
     return rules
 
@@ -187,7 +181,7 @@ class LexiconSentimentScorer:
     @classmethod
     def from_config(cls, config_dir: Path) -> LexiconSentimentScorer:
         path = Path(config_dir) / "nlp.yaml"
-        data = (load_yaml(path) or {}).get("sentiment") or {}
+        data = nlp_section(config_dir, "sentiment")
         settings = SentimentSettings.from_mapping(data)
         lexicons: dict[str, Lexicon] = {}
         for lexicon_path in sorted((Path(config_dir) / LEXICON_DIR).glob("*.txt")):

@@ -26,15 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cityradar.config import ConfigError
+from cityradar.config import ConfigError, validate
+from nlp.config_schema import TopicsSection
 from nlp.models import resolve_model
 from nlp.topics import KeywordTopicClassifier, Topic, TopicBackend, load_topics
 
 log = logging.getLogger(__name__)
 
 MODEL_BACKENDS = ("embedding", "zero_shot")
-COMBINE_MODES = ("max", "weighted", "none")
-DEVICES = ("cpu", "cuda", "auto")
 DEFAULT_ZERO_SHOT_MODEL = "MoritzLaurer/mDeBERTa-v3-base-xnli-multilingual-nli-2mil7"
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
 
@@ -53,33 +52,15 @@ class TopicModelSettings:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str) -> TopicModelSettings:
-        backend = str(data.get("backend", ""))
+        """nlp.yaml's ``topics`` section (``where`` names it in errors), validated."""
+        section = validate(TopicsSection, data, where).model_dump(exclude_none=True)
+        backend = section["backend"]
         if backend not in MODEL_BACKENDS:
             raise ConfigError(f"{where}.backend: expected one of {', '.join(MODEL_BACKENDS)}")
         default_model = DEFAULT_EMBEDDING_MODEL if backend == "embedding" else (
             DEFAULT_ZERO_SHOT_MODEL)
-        settings = cls(
-            backend=backend,
-            model=str(data.get("model") or default_model),
-            device=str(data.get("device", "auto")),
-            batch_size=int(data.get("batch_size", 32)),
-            max_length=int(data.get("max_length", 256)),
-            threshold=float(data.get("threshold", 0.5)),
-            combine=str(data.get("combine", "max")),
-            keyword_weight=float(data.get("keyword_weight", 0.5)),
-            hypothesis_template=str(data.get("hypothesis_template", "This text is about {}.")),
-        )
-        if settings.device not in DEVICES:
-            raise ConfigError(f"{where}.device: expected one of {', '.join(DEVICES)}")
-        if settings.combine not in COMBINE_MODES:
-            raise ConfigError(f"{where}.combine: expected one of {', '.join(COMBINE_MODES)}")
-        if settings.batch_size < 1 or settings.max_length < 1:
-            raise ConfigError(f"{where}: batch_size and max_length must be at least 1")
-        if not 0.0 <= settings.threshold <= 1.0 or not 0.0 <= settings.keyword_weight <= 1.0:
-            raise ConfigError(f"{where}: threshold and keyword_weight must be in [0, 1]")
-        if "{}" not in settings.hypothesis_template:
-            raise ConfigError(f"{where}.hypothesis_template: must contain {{}} for the label")
-        return settings
+        fields = {name: section[name] for name in cls.__dataclass_fields__ if name in section}
+        return cls(**{**fields, "model": section.get("model") or default_model})
 
 
 def _import_torch_stack(backend: str) -> tuple[Any, Any]:

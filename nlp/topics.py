@@ -18,15 +18,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
-from cityradar.config import ConfigError, load_yaml, require
+from cityradar.config import ConfigError, ConfigModel, check, load_yaml, validate
+from nlp.config_schema import nlp_section
 from nlp.language import UNDETERMINED, compile_terms
 
 log = logging.getLogger(__name__)
 
 TopicKind = Literal["opportunity", "risk", "neutral"]
-TOPIC_KINDS: tuple[str, ...] = ("opportunity", "risk", "neutral")
 # Languages whose keywords are tried on every article, whatever its language.
 ALWAYS_TRIED = ("en",)
 # Japanese text shares Han characters with Chinese: try zh keywords too (and vice versa).
@@ -45,26 +45,25 @@ class Topic:
         return self.kind == "opportunity"
 
 
+class TopicSchema(ConfigModel):
+    """One topic of topics.yaml (cityradar.config.validate turns its errors into ConfigErrors)."""
+
+    label: str
+    kind: TopicKind
+    keywords: dict[str, list[Annotated[str, check(bool, "expected a non-empty string")]]]
+
+
+class TopicsFile(ConfigModel):
+    topics: dict[str, TopicSchema]
+
+
 def load_topics(config_dir: Path) -> list[Topic]:
     """Read config/topics.yaml; errors name the file and the field."""
     path = Path(config_dir) / "topics.yaml"
-    data = load_yaml(path)
-    entries = require(data, "topics", dict, str(path))
-    topics: list[Topic] = []
-    for topic_id, entry in entries.items():
-        where = f"{path}: topics.{topic_id}"
-        label = require(entry, "label", str, where)
-        kind = require(entry, "kind", str, where)
-        if kind not in TOPIC_KINDS:
-            raise ConfigError(f"{where}.kind: expected one of {', '.join(TOPIC_KINDS)}")
-        keywords = require(entry, "keywords", dict, where)
-        per_language: dict[str, tuple[str, ...]] = {}
-        for language, terms in keywords.items():
-            if not isinstance(terms, list) or not all(isinstance(t, str) and t for t in terms):
-                raise ConfigError(f"{where}.keywords.{language}: expected a list of strings")
-            per_language[str(language)] = tuple(terms)
-        topics.append(Topic(str(topic_id), label, kind, per_language))  # type: ignore[arg-type]
-    return topics
+    entries = validate(TopicsFile, load_yaml(path), path).topics
+    return [Topic(topic_id, entry.label, entry.kind,
+                  {language: tuple(terms) for language, terms in entry.keywords.items()})
+            for topic_id, entry in entries.items()]
 
 
 class TopicBackend(Protocol):
@@ -103,13 +102,12 @@ class KeywordTopicClassifier:
 
     @classmethod
     def from_config(cls, config_dir: Path) -> KeywordTopicClassifier:
-        path = Path(config_dir) / "nlp.yaml"
-        settings = (load_yaml(path) or {}).get("topics") or {}
+        settings = nlp_section(config_dir, "topics")
         return cls(
             load_topics(config_dir),
-            min_score=float(settings.get("min_score", 0.3)),
-            saturation_rate=float(settings.get("saturation_rate", 0.6)),
-            title_weight=float(settings.get("title_weight", 1.5)),
+            min_score=settings.get("min_score", 0.3),
+            saturation_rate=settings.get("saturation_rate", 0.6),
+            title_weight=settings.get("title_weight", 1.5),
         )
 
     def _languages_for(self, language: str) -> tuple[str, ...]:

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cityradar.config import ConfigError, load_yaml
+from cityradar.config import ConfigError, validate
+from nlp.config_schema import SentimentSection, nlp_section
 from nlp.models import DEFAULT_SENTIMENT_MODEL, resolve_model
 from nlp.sentiment import LanguageRules, language_rules
 
 log = logging.getLogger(__name__)
 
-DEVICES = ("cpu", "cuda", "auto")
 _NAMED_VALUES = {
     "negative": -1.0, "neg": -1.0, "very negative": -1.0,
     "neutral": 0.0, "neu": 0.0, "mixed": 0.0,
@@ -84,23 +84,10 @@ class TransformersSettings:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any],
                      where: str = "sentiment") -> TransformersSettings:
-        device = str(data.get("device", "auto")).lower()
-        if device not in DEVICES:
-            raise ConfigError(f"{where}.device: {device!r} is not one of {', '.join(DEVICES)}")
-        label_map = data.get("label_map") or {}
-        if not isinstance(label_map, dict):
-            raise ConfigError(f"{where}.label_map: expected a mapping label -> value in [-1, 1]")
-        try:
-            batch_size = int(data.get("batch_size", 32))
-            max_length = int(data.get("max_length", 256))
-            values = {str(k): float(v) for k, v in label_map.items()}
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: batch_size, max_length and label_map values must be "
-                              f"numbers ({exc})") from exc
-        if batch_size < 1 or max_length < 1:
-            raise ConfigError(f"{where}: batch_size and max_length must be at least 1")
-        return cls(model=str(data.get("model") or DEFAULT_SENTIMENT_MODEL), device=device,
-                   batch_size=batch_size, max_length=max_length, label_map=values)
+        """nlp.yaml's ``sentiment`` section (``where`` names it in errors), validated."""
+        section = validate(SentimentSection, data, where).model_dump(exclude_none=True)
+        fields = {name: section[name] for name in cls.__dataclass_fields__ if name in section}
+        return cls(**{**fields, "model": section.get("model") or DEFAULT_SENTIMENT_MODEL})
 
 
 def _import_torch_stack() -> tuple[Any, Any]:
@@ -167,7 +154,7 @@ class TransformersSentimentScorer:
     @classmethod
     def from_config(cls, config_dir: Path) -> TransformersSentimentScorer:
         path = Path(config_dir) / "nlp.yaml"
-        data = (load_yaml(path) or {}).get("sentiment") or {}
+        data = nlp_section(config_dir, "sentiment")
         settings = TransformersSettings.from_mapping(data, where=f"{path}: sentiment")
         rules = language_rules(data, path)
         return cls.from_settings(settings, rules)

@@ -31,12 +31,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cityradar.config import ConfigError, load_yaml
+from cityradar.config import ConfigError
 from cityradar.records import Article
+from nlp.config_schema import nlp_section
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("none", "marian")
 ANY_LANGUAGE = "*"
 
 
@@ -65,29 +65,14 @@ class TranslationSettings:
     @classmethod
     def from_config(cls, config_dir: Path | str) -> TranslationSettings:
         path = Path(config_dir) / "nlp.yaml"
-        data = (load_yaml(path) or {}).get("translation") or {}
-        where = f"{path}: translation"
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: expected a mapping")
-        backend = str(data.get("backend", "none"))
-        if backend not in BACKENDS:
-            raise ConfigError(f"{where}.backend: expected one of {', '.join(BACKENDS)}, "
-                              f"got {backend!r}")
-        models = data.get("models") or {}
-        if not isinstance(models, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) and v.strip()
-                for k, v in models.items()):
-            raise ConfigError(f"{where}.models: expected language: model name or path")
+        data = nlp_section(config_dir, "translation")
+        backend, models = data["backend"], data.get("models") or {}
         if backend != "none" and not models:
-            raise ConfigError(f"{where}.models: backend {backend} needs at least one model")
-        try:
-            batch_size = int(data.get("batch_size", 16))
-            max_length = int(data.get("max_length", 128))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: batch_size and max_length must be integers") from exc
-        return cls(backend=backend, target=str(data.get("target", "en")), models=dict(models),
-                   device=str(data.get("device", "cpu")), batch_size=max(1, batch_size),
-                   max_length=max(8, max_length))
+            raise ConfigError(f"{path}: translation.models: backend {backend} needs at least "
+                              "one model")
+        return cls(backend=backend, target=data.get("target", "en"), models=models,
+                   device=data.get("device", "cpu"), batch_size=data.get("batch_size", 16),
+                   max_length=max(8, data.get("max_length", 128)))
 
     def model_for(self, language: str | None) -> str | None:
         if language and language == self.target:

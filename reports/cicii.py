@@ -24,9 +24,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from cityradar.config import ConfigError, load_yaml, require
+from pydantic import Field
+
+from cityradar.config import ConfigError, ConfigModel, check, load_yaml, validate
 
 META_PREFIX = "cicii:indicators:"
 DIMENSION_IDS = ("media", "social", "innovation", "cognition")
@@ -67,45 +69,46 @@ class CiciiConfig:
     @classmethod
     def load(cls, config_dir: Path | str) -> CiciiConfig:
         path = Path(config_dir) / "cicii.yaml"
-        data = load_yaml(path)
-        where = str(path)
-        dims_raw = require(data, "dimensions", dict, where)
+        data = validate(CiciiFile, load_yaml(path), path)
         dimensions: list[Dimension] = []
         seen: set[str] = set()
-        for dim_id, dim in dims_raw.items():
-            dwhere = f"{where}: dimensions.{dim_id}"
-            weight = float(require(dim, "weight", (int, float), dwhere))
+        for dim_id, dim in data.dimensions.items():
             indicators: list[Indicator] = []
-            for ind_id, ind in require(dim, "indicators", dict, dwhere).items():
-                iwhere = f"{dwhere}.indicators.{ind_id}"
+            for ind_id, ind in dim.indicators.items():
                 if ind_id in seen:
-                    raise ConfigError(f"{iwhere}: indicator listed twice")
+                    raise ConfigError(
+                        f"{path}: dimensions.{dim_id}.indicators.{ind_id}: indicator listed twice")
                 seen.add(ind_id)
-                benchmark = float(require(ind, "benchmark", (int, float), iwhere))
-                if benchmark <= 1:
-                    raise ConfigError(f"{iwhere}.benchmark: must be > 1, got {benchmark}")
-                measured = ind.get("measured")
-                if measured not in (None, "english", "other"):
-                    raise ConfigError(f"{iwhere}.measured: english or other, got {measured!r}")
-                ind_weight = float(require(ind, "weight", (int, float), iwhere))
-                if ind_weight <= 0:
-                    raise ConfigError(f"{iwhere}.weight: must be > 0")
-                indicators.append(Indicator(ind_id, str(ind.get("label") or ind_id), dim_id,
-                                            ind_weight, benchmark, measured))
-            if not indicators:
-                raise ConfigError(f"{dwhere}.indicators: at least one is needed")
-            dimensions.append(Dimension(dim_id, str(dim.get("label") or dim_id), weight,
+                indicators.append(Indicator(ind_id, ind.label or ind_id, dim_id, ind.weight,
+                                            ind.benchmark, ind.measured))
+            dimensions.append(Dimension(dim_id, dim.label or dim_id, dim.weight,
                                         tuple(indicators)))
         total_weight = sum(d.weight for d in dimensions)
         if not math.isclose(total_weight, 1.0, abs_tol=1e-6):
-            raise ConfigError(f"{where}: dimension weights sum to {total_weight}, not 1")
-        tiers = tuple(float(t) for t in require(data, "tiers", list, where))
-        if list(tiers) != sorted(tiers, reverse=True):
-            raise ConfigError(f"{where}: tiers must be descending lower bounds")
-        measure = data.get("media_measure", "reach")
-        if measure not in ("reach", "unique"):
-            raise ConfigError(f"{where}: media_measure: reach or unique, got {measure!r}")
-        return cls(tuple(dimensions), tiers, measure)
+            raise ConfigError(f"{path}: dimension weights sum to {total_weight}, not 1")
+        return cls(tuple(dimensions), tuple(data.tiers), data.media_measure)
+
+
+# The schema of cicii.yaml (cityradar.config.validate turns its errors into ConfigErrors).
+class IndicatorSchema(ConfigModel):
+    label: str | None = None
+    weight: Annotated[float, Field(gt=0)]
+    benchmark: Annotated[float, Field(gt=1)]
+    measured: Literal["english", "other"] | None = None  # measured from the store
+
+
+class DimensionSchema(ConfigModel):
+    label: str | None = None
+    weight: float
+    indicators: Annotated[dict[str, IndicatorSchema],
+                          check(bool, "at least one indicator is needed")]
+
+
+class CiciiFile(ConfigModel):
+    dimensions: dict[str, DimensionSchema]
+    tiers: Annotated[list[float], check(lambda tiers: tiers == sorted(tiers, reverse=True),
+                                        "must be descending lower bounds")]
+    media_measure: Literal["reach", "unique"] = "reach"
 
 
 def score(value: float, benchmark: float) -> float:

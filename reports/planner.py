@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import binom, false_discovery_control
 
+from cityradar.config import default_config_dir
 from cityradar.records import Article
-from cityradar.settings import DEFAULT_CONFIG_DIR
 from ingest.syndication import normalized_text, shingle_hash_sets, shingle_hashes
 from nlp.gazetteer import load_cities
 from nlp.topics import load_topics
@@ -98,7 +98,7 @@ class TopicInfo:
 def topic_catalog(config_dir: Path | None = None) -> dict[str, TopicInfo]:
     """Topic id -> label and kind from the taxonomy (config/topics.yaml)."""
     return {t.id: TopicInfo(t.label, t.kind)
-            for t in load_topics(Path(config_dir or DEFAULT_CONFIG_DIR))}
+            for t in load_topics(Path(config_dir or default_config_dir()))}
 
 
 @dataclass(slots=True)
@@ -403,7 +403,7 @@ def _name_forms(city: str, config_dir: Path | None) -> list[str]:
     """The city's name forms (normalized, longest first): removed before comparing stories,
     since every candidate shares them."""
     forms: set[str] = set()
-    for entry in load_cities(Path(config_dir or DEFAULT_CONFIG_DIR)):
+    for entry in load_cities(Path(config_dir or default_config_dir())):
         if entry.id == city:
             names = [entry.name, entry.zh, entry.zh_hant, *entry.historical]
             names += [n for group in entry.names.values() for n in group]

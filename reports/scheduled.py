@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from cityradar.config import ConfigError, load_yaml
+from pydantic import AfterValidator, BeforeValidator
+
+from cityradar.config import ConfigModel, build, check, load_yaml, schema_for, validate
 from reports.ranking import VOICES, add_months
 
 log = logging.getLogger(__name__)
@@ -37,32 +39,23 @@ class MonthlyReportConfig:
         path = Path(config_dir) / "reports.yaml"
         if not path.exists():
             return cls()
-        data = load_yaml(path) or {}
-        section = data.get("monthly") if isinstance(data, dict) else None
-        if section is None:
-            return cls()
-        where = f"{path}: monthly"
-        if not isinstance(section, dict):
-            raise ConfigError(f"{where}: expected a mapping")
-        unknown = set(section) - {"dir", "formats", "voice", "email"}
-        if unknown:
-            raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown setting")
-        directory = section.get("dir") or ""
-        formats = section.get("formats", ["html", "pdf"])
-        if isinstance(formats, str):
-            formats = [formats]
-        if not isinstance(formats, list) or not formats or any(f not in FORMATS
-                                                               for f in formats):
-            raise ConfigError(f"{where}.formats: a list of {', '.join(FORMATS)}, got {formats!r}")
-        voice = section.get("voice", "foreign")
-        if voice not in VOICES:
-            raise ConfigError(f"{where}.voice: one of {', '.join(VOICES)}, got {voice!r}")
-        email = section.get("email", False)
-        if not isinstance(email, bool):
-            raise ConfigError(f"{where}.email: true or false, got {email!r}")
-        if not isinstance(directory, str):
-            raise ConfigError(f"{where}.dir: a path, got {directory!r}")
-        return cls(directory, tuple(dict.fromkeys(formats)), voice, email)
+        section = validate(ReportsFile, load_yaml(path), path).monthly
+        return cls() if section is None else build(cls, section)
+
+
+# The schema of reports.yaml: MonthlyReportConfig's fields and defaults; ``formats`` may be
+# one format or a list (duplicates dropped).
+_Formats = Annotated[
+    list[Literal[FORMATS]],  # type: ignore[valid-type]
+    BeforeValidator(lambda v: [v] if isinstance(v, str) else v),
+    check(bool, f"expected a list of {', '.join(FORMATS)}"),
+    AfterValidator(lambda formats: tuple(dict.fromkeys(formats)))]
+MonthlySchema = schema_for(MonthlyReportConfig, formats=_Formats,
+                           voice=Literal[VOICES])  # type: ignore[valid-type]
+
+
+class ReportsFile(ConfigModel):
+    monthly: MonthlySchema | None = None  # type: ignore[valid-type]
 
 
 def due_month(today: date) -> date:

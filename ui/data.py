@@ -25,10 +25,8 @@ from search.store import GroupField, Interval
 log = logging.getLogger(__name__)
 
 STORE_ENV = "CITYRADAR_STORE"
-CONFIG_ENV = "CITYRADAR_CONFIG"
 CACHE_TTL = 30  # seconds
 HEALTH_TTL = 10
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 FilterKey = tuple[tuple[str, Any], ...]
 
@@ -40,7 +38,9 @@ def store_url() -> str:
 
 
 def config_dir() -> Path:
-    return Path(os.environ.get(CONFIG_ENV) or REPO_ROOT / "config")
+    from cityradar.config import default_config_dir
+
+    return default_config_dir()
 
 
 @st.cache_resource(show_spinner=False)
