@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Self, TypeVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from elasticsearch import (
@@ -288,6 +288,12 @@ class ElasticsearchConnection:
             self._es.indices.delete_index_template(name=self.articles_index)
         self._ready = False
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def health(self) -> dict[str, Any]:
         info: dict[str, Any] = {"ok": False, "backend": "elasticsearch", "url": self.url,
                                 "articles": 0, "spooled": self._pending,
@@ -310,6 +316,13 @@ class ElasticsearchConnection:
             info["detail"] = (f"Elasticsearch at {self.url} is unreachable or failing "
                               f"({one_line(exc)}); store degraded" + self._spool_note())
         return info
+
+    def _mget(self, ids: list[str], **options: Any) -> Iterator[dict[str, Any]]:
+        """The articles found among ``ids`` (``mget`` in chunks; ``options`` pick the source)."""
+        for start in range(0, len(ids), ID_CHUNK):
+            response = self._es.mget(index=self.articles_index, ids=ids[start:start + ID_CHUNK],
+                                     **options)
+            yield from (doc for doc in response["docs"] if doc.get("found"))
 
     # -- small indices ----------------------------------------------------------------------
     def _get(self, index: str, doc_id: str) -> dict[str, Any] | None:

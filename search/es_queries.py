@@ -119,25 +119,15 @@ class ElasticsearchQueries(ElasticsearchConnection):
         """The stored articles among ``article_ids``, in the order asked (missing ids skipped)."""
         self._before_use()
         ids = list(dict.fromkeys(i for i in article_ids if i))
-        found: dict[str, Article] = {}
-        for start in range(0, len(ids), ID_CHUNK):
-            response = self._es.mget(index=self.articles_index, ids=ids[start:start + ID_CHUNK],
-                                     source_includes=["doc"])
-            for doc in response["docs"]:
-                if doc.get("found"):
-                    found[doc["_id"]] = Article.from_json(doc["_source"]["doc"])
+        found = {doc["_id"]: Article.from_json(doc["_source"]["doc"])
+                 for doc in self._mget(ids, source_includes=["doc"])}
         return [found[i] for i in ids if i in found]
 
     @store_errors
     def has_articles(self, article_ids: Sequence[str]) -> set[str]:
         self._before_use()
         ids = list(dict.fromkeys(i for i in article_ids if i))
-        found: set[str] = set()
-        for start in range(0, len(ids), ID_CHUNK):
-            response = self._es.mget(index=self.articles_index, ids=ids[start:start + ID_CHUNK],
-                                     source=False)
-            found.update(d["_id"] for d in response["docs"] if d.get("found"))
-        return found
+        return {doc["_id"] for doc in self._mget(ids, source=False)}
 
     def iter_articles(
         self, filters: ArticleFilter | None = None, batch_size: int = 1000

@@ -55,8 +55,3 @@ __all__ = ["LANGUAGE_ANALYZERS", "MULTI_ANALYZER", "SCHEMA_VERSION", "Elasticsea
 class ElasticsearchStore(ElasticsearchWrites, ElasticsearchQueries):
     """The Store protocol on an Elasticsearch 8.x cluster (see module docstring)."""
 
-    def __enter__(self) -> ElasticsearchStore:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()

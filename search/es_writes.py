@@ -18,7 +18,6 @@ from elasticsearch import ApiError, TransportError, helpers
 
 from cityradar.records import Alert, Article, FetchState, SourceHealth
 from search.es_connection import (
-    ID_CHUNK,
     ElasticsearchConnection,
     Unreachable,
     one_line,
@@ -26,11 +25,9 @@ from search.es_connection import (
     unavailable,
 )
 from search.es_mapping import article_source, doc_id
-from search.store import UpsertResult
+from search.store import UpsertResult, upsert_batches
 
 log = logging.getLogger("search.es_store")
-
-_BATCH = 5000  # articles checked against the stored hashes at once
 
 
 class ElasticsearchWrites(ElasticsearchConnection):
@@ -39,14 +36,8 @@ class ElasticsearchWrites(ElasticsearchConnection):
     @store_errors
     def upsert_articles(self, articles: Iterable[Article]) -> UpsertResult:
         result = UpsertResult()
-        batch: dict[str, Article] = {}
-        for article in articles:
-            batch[str(getattr(article, "id", "") or "")] = article  # last copy of an id wins
-            if len(batch) >= _BATCH:
-                self._upsert_batch(batch, result)
-                batch = {}
-        if batch:
-            self._upsert_batch(batch, result)
+        for batch in upsert_batches(articles):
+            self._upsert_batch({str(i): a for i, a in batch.items()}, result)
         return result
 
     def _upsert_batch(self, batch: dict[str, Article], result: UpsertResult) -> None:
@@ -107,14 +98,8 @@ class ElasticsearchWrites(ElasticsearchConnection):
                     self.url, self._last_error, len(articles), self._pending, self.spool.path)
 
     def _existing_hashes(self, ids: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for start in range(0, len(ids), ID_CHUNK):
-            response = self._es.mget(index=self.articles_index, ids=ids[start:start + ID_CHUNK],
-                                     source_includes=["doc_hash"])
-            for doc in response["docs"]:
-                if doc.get("found"):
-                    found[doc["_id"]] = doc.get("_source", {}).get("doc_hash", "")
-        return found
+        return {doc["_id"]: doc.get("_source", {}).get("doc_hash", "")
+                for doc in self._mget(ids, source_includes=["doc_hash"])}
 
     def _bulk(self, items: dict[str, tuple[Article, dict[str, Any]]],
               result: UpsertResult) -> list[str]:

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Self, TypeVar
 
 from search.sqlite_schema import (
     LATEST_VERSION,
@@ -199,6 +199,12 @@ class SQLiteConnection:
         except Exception as exc:  # health() never raises: it reports
             info["detail"] = f"{type(exc).__name__}: {exc}"
         return info
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     @as_store_error
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple]:

@@ -41,8 +41,3 @@ __all__ = ["BUSY_TIMEOUT_MS", "SQLiteStore", "cjk_bigrams", "fts_query", "pick_r
 class SQLiteStore(SQLiteWrites, SQLiteAggregations):
     """The Store protocol on one SQLite file (see module docstring)."""
 
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()

@@ -18,12 +18,10 @@ from typing import Any
 from cityradar.records import Alert, Article, FetchState, SourceHealth, utc
 from search.sqlite_connection import SQLiteConnection, as_store_error, chunks, placeholders
 from search.sqlite_schema import ROLLUPS, rollup_delta_sql
-from search.store import UpsertResult, content_hash, day_bucket, epoch_us
+from search.store import UpsertResult, content_hash, day_bucket, epoch_us, upsert_batches
 from search.text import cjk_bigrams
 
 log = logging.getLogger("search.sqlite_store")
-
-_BATCH = 5000  # articles a write transaction
 
 
 def _article_row(article: Article) -> tuple[dict[str, Any], list[tuple], list[tuple]]:
@@ -162,13 +160,7 @@ class SQLiteWrites(SQLiteConnection):
     @as_store_error
     def upsert_articles(self, articles: Iterable[Article]) -> UpsertResult:
         result = UpsertResult()
-        batch: dict[str, Article] = {}
-        for article in articles:
-            batch[getattr(article, "id", "") or ""] = article  # last copy of an id wins
-            if len(batch) >= _BATCH:
-                self._upsert_batch(batch, result)
-                batch = {}
-        if batch:
+        for batch in upsert_batches(articles):
             self._upsert_batch(batch, result)
         return result
 

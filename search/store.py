@@ -298,6 +298,23 @@ def as_datetime_bounds(filters: ArticleFilter) -> tuple[datetime | None, datetim
     return start, end
 
 
+UPSERT_BATCH = 5000  # articles a backend writes (and checks for changes) at once
+
+
+def upsert_batches(articles: Iterable[Article], size: int = UPSERT_BATCH
+                   ) -> Iterator[dict[str, Article]]:
+    """``upsert_articles`` input in batches keyed by id; the last copy of an id wins (an
+    article without an id is kept under "" for the backend to report as failed)."""
+    batch: dict[str, Article] = {}
+    for article in articles:
+        batch[getattr(article, "id", "") or ""] = article
+        if len(batch) >= size:
+            yield batch
+            batch = {}
+    if batch:
+        yield batch
+
+
 # -- encodings both backends store -------------------------------------------------------------
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
