@@ -58,6 +58,12 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
+@functools.cache
+def _encoding(cls: type[Record]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(field names, ISO-encoded fields, nested-record fields) of a record class."""
+    return _field_names(cls), cls._TIMES + cls._DAYS, tuple(cls._NESTED)
+
+
 class Record:
     """``to_dict``/``from_dict``/``to_json``/``from_json`` for the records of this module.
 
@@ -74,10 +80,13 @@ class Record:
     _NESTED: ClassVar[dict[str, type[Record]]] = {}
 
     def to_dict(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in _field_names(type(self))}
-        for key in self._TIMES + self._DAYS:
-            data[key] = _iso(data[key])
-        for key in self._NESTED:
+        names, iso, nested = _encoding(type(self))
+        data = {name: getattr(self, name) for name in names}
+        for key in iso:
+            value = data[key]
+            if value is not None:
+                data[key] = value.isoformat()
+        for key in nested:
             value = data[key]
             if isinstance(value, list):
                 data[key] = [item.to_dict() for item in value]
