@@ -87,6 +87,16 @@ def day_bounds(filters: ArticleFilter, column: str = "day") -> tuple[list[str], 
     return where, params
 
 
+def _side_clause(table: str, column: str, values: Sequence[Any], per_row: bool,
+                 extra: str = "") -> str:
+    """Articles with a ``table`` row whose ``column`` is among ``values``: ``rid IN (list)``
+    or, ``per_row``, a primary-key probe per article."""
+    match = f"{column} IN ({placeholders(values)}){extra}"
+    if per_row:
+        return f"EXISTS (SELECT 1 FROM {table} WHERE rid = a.rid AND {match})"
+    return f"a.rid IN (SELECT rid FROM {table} WHERE {match})"
+
+
 def filter_sql(filters: ArticleFilter, per_row: bool = False, rollup: Rollup | None = None,
                dated: bool = False) -> tuple[list[str], list[Any]]:
     """WHERE clauses and their parameters for an ArticleFilter.
@@ -107,32 +117,16 @@ def filter_sql(filters: ArticleFilter, per_row: bool = False, rollup: Rollup | N
             where.append("kind = 'place'")
         in_clauses((("city", filters.cities), ("topic", filters.topics)), where, params)
     elif filters.cities:
-        if per_row:
-            where.append(
-                f"EXISTS (SELECT 1 FROM article_cities WHERE rid = a.rid AND city IN "
-                f"({placeholders(filters.cities)}){kind})"
-            )
-            params.extend(filters.cities)
-        else:
+        extra, extra_params = kind, []
+        if not per_row:
             # day bounds (article_cities keeps the article's UTC day) let the city/day index
             # pick the period's rows instead of every row of the city; pub_ts stays exact
-            days, day_params = day_bounds(filters)
-            where.append(
-                f"a.rid IN (SELECT rid FROM article_cities WHERE city IN "
-                f"({placeholders(filters.cities)}){kind}{''.join(f' AND {d}' for d in days)})"
-            )
-            params.extend([*filters.cities, *day_params])
+            days, extra_params = day_bounds(filters)
+            extra += "".join(f" AND {d}" for d in days)
+        where.append(_side_clause("article_cities", "city", filters.cities, per_row, extra))
+        params.extend([*filters.cities, *extra_params])
     if rollup is None and filters.topics:
-        if per_row:
-            where.append(
-                f"EXISTS (SELECT 1 FROM article_topics WHERE rid = a.rid AND topic IN "
-                f"({placeholders(filters.topics)}))"
-            )
-        else:
-            where.append(
-                f"a.rid IN (SELECT rid FROM article_topics WHERE topic IN "
-                f"({placeholders(filters.topics)}))"
-            )
+        where.append(_side_clause("article_topics", "topic", filters.topics, per_row))
         params.extend(filters.topics)
     in_clauses(
         [(alias + column, values) for column, values in (
