@@ -2,8 +2,9 @@
 
 sources -> RawItem -> ingest -> Article -> nlp -> Tags -> store -> alerts -> Alert
 
-Records are plain dataclasses with JSON round-tripping (``to_dict`` / ``from_dict``), so a
-stage can be run on JSON lines (``cityradar tag``) and a backend can store them as documents.
+Records are plain dataclasses that carry their own JSON round-tripping (``Record``:
+``to_dict`` / ``from_dict``, ``to_json`` / ``from_json``), so a stage can be run on JSON lines
+(``cityradar tag``) and every store backend keeps them as the same documents.
 Datetimes are always timezone-aware UTC; a missing publication date stays ``None``
 ("date unknown") rather than being guessed.
 """
