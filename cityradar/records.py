@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal, Self
@@ -59,10 +60,33 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
-@functools.cache
-def _encoding(cls: type[Record]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """(field names, ISO-encoded fields, nested-record fields) of a record class."""
-    return _field_names(cls), cls._TIMES + cls._DAYS, tuple(cls._NESTED)
+def _nested_dict(value: Record | list[Record] | None) -> dict[str, Any] | list | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [item.to_dict() for item in value]
+    return value.to_dict()
+
+
+def _compile_to_dict(cls: type[Record]) -> Callable[[Record], dict[str, Any]]:
+    """``cls.to_dict`` as one generated dict display (as ``dataclasses`` generates ``__init__``):
+    ``to_dict`` runs for every article on every upsert, and a display of attribute reads is
+    faster than a loop of ``getattr`` over the field names (about a fifth, for an Article)."""
+    iso = set(cls._TIMES + cls._DAYS)
+    items = []
+    for name in _field_names(cls):
+        value = f"self.{name}"
+        if name in iso:
+            value = f"(None if {value} is None else {value}.isoformat())"
+        elif name in cls._NESTED:
+            value = f"_nested_dict({value})"
+        items.append(f"{name!r}: {value}")
+    namespace: dict[str, Any] = {"_nested_dict": _nested_dict}
+    exec(f"def to_dict(self):\n    return {{{', '.join(items)}}}\n", namespace)
+    return namespace["to_dict"]
+
+
+_TO_DICT: dict[type, Callable[[Record], dict[str, Any]]] = {}  # per record class, on first use
 
 
 class Record:
@@ -81,19 +105,10 @@ class Record:
     _NESTED: ClassVar[dict[str, type[Record]]] = {}
 
     def to_dict(self) -> dict[str, Any]:
-        names, iso, nested = _encoding(type(self))
-        data = {name: getattr(self, name) for name in names}
-        for key in iso:
-            value = data[key]
-            if value is not None:
-                data[key] = value.isoformat()
-        for key in nested:
-            value = data[key]
-            if isinstance(value, list):
-                data[key] = [item.to_dict() for item in value]
-            elif value is not None:
-                data[key] = value.to_dict()
-        return data
+        to_dict = _TO_DICT.get(type(self))
+        if to_dict is None:
+            to_dict = _TO_DICT[type(self)] = _compile_to_dict(type(self))
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:

@@ -98,7 +98,7 @@ def article_source(article: Article) -> dict[str, Any]:
     if not article.id or not isinstance(article.id, str):
         raise ValueError("article has no id")
     doc = article.to_json()
-    doc.encode("utf-8")  # lone surrogates cannot be sent; fail this article only
+    doc_hash = content_hash(doc)  # encodes: lone surrogates cannot be sent; fail this article only
     tags = article.tags
     published = utc(article.published_at)
     language = tags.language if tags else "und"
@@ -111,7 +111,7 @@ def article_source(article: Article) -> dict[str, Any]:
         "voice": article.voice, "sentiment_label": label,
         "tagger_version": tags.tagger_version if tags else "",
         "terms": sorted(terms_of(f"{article.title}\n{article.summary}")),
-        "doc": doc, "doc_hash": content_hash(doc),
+        "doc": doc, "doc_hash": doc_hash,
     }
     if published is not None:
         source["published_at"] = published.isoformat()

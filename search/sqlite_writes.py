@@ -57,7 +57,7 @@ def _article_row(article: Article) -> tuple[dict[str, Any], list[tuple], list[tu
         "cluster_id": article.cluster_id,
         "tagger_version": tags.tagger_version if tags else "",
         "doc": doc,
-        "doc_hash": content_hash(doc),
+        "doc_hash": content_hash(doc),  # encodes: lone surrogates fail here, not in the transaction
     }
     cities: list[tuple] = []
     topics: list[tuple] = []
@@ -171,7 +171,6 @@ class SQLiteWrites(SQLiteConnection):
                 if not article_id or not isinstance(article_id, str):
                     raise ValueError("article has no id")
                 row, cities, topics = _article_row(article)
-                row["doc"].encode("utf-8")  # lone surrogates would fail inside the transaction
                 prepared.append((row, cities, topics))
             except Exception as exc:
                 reason = f"{type(exc).__name__}: {exc}"
