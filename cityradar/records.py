@@ -2,8 +2,9 @@
 
 sources -> RawItem -> ingest -> Article -> nlp -> Tags -> store -> alerts -> Alert
 
-Records are plain dataclasses with JSON round-tripping (``to_dict`` / ``from_dict``), so a
-stage can be run on JSON lines (``cityradar tag``) and a backend can store them as documents.
+Records are plain dataclasses that carry their own JSON round-tripping (``Record``:
+``to_dict`` / ``from_dict``, ``to_json`` / ``from_json``), so a stage can be run on JSON lines
+(``cityradar tag``) and every store backend keeps them as the same documents.
 Datetimes are always timezone-aware UTC; a missing publication date stays ``None``
 ("date unknown") rather than being guessed.
 """
@@ -11,9 +12,12 @@ Datetimes are always timezone-aware UTC; a missing publication date stays ``None
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 MentionKind = Literal["place", "government"]
 SentimentLabel = Literal["negative", "neutral", "positive"]
@@ -51,9 +55,92 @@ def _day(value: date | str | None) -> date | None:
     return date.fromisoformat(value[:10])
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _nested_dict(value: Record | list[Record] | None) -> dict[str, Any] | list | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [item.to_dict() for item in value]
+    return value.to_dict()
+
+
+def _compile_to_dict(cls: type[Record]) -> Callable[[Record], dict[str, Any]]:
+    """``cls.to_dict`` as one generated dict display (as ``dataclasses`` generates ``__init__``):
+    ``to_dict`` runs for every article on every upsert, and a display of attribute reads is
+    faster than a loop of ``getattr`` over the field names (about a fifth, for an Article)."""
+    iso = set(cls._TIMES + cls._DAYS)
+    items = []
+    for name in _field_names(cls):
+        value = f"self.{name}"
+        if name in iso:
+            value = f"(None if {value} is None else {value}.isoformat())"
+        elif name in cls._NESTED:
+            value = f"_nested_dict({value})"
+        items.append(f"{name!r}: {value}")
+    namespace: dict[str, Any] = {"_nested_dict": _nested_dict}
+    exec(f"def to_dict(self):\n    return {{{', '.join(items)}}}\n", namespace)
+    return namespace["to_dict"]
+
+
+_TO_DICT: dict[type, Callable[[Record], dict[str, Any]]] = {}  # per record class, on first use
+
+
+class Record:
+    """``to_dict``/``from_dict``/``to_json``/``from_json`` for the records of this module.
+
+    ``to_dict`` gives JSON-ready values: the fields named in ``_TIMES`` (datetimes) and
+    ``_DAYS`` (dates) as ISO strings, nested records (``_NESTED``: field -> record class, for
+    a record or a list of records) as dicts; other values are passed as they are (not copied).
+    ``from_dict`` reverses it: unknown keys are ignored, missing ones take the defaults,
+    datetimes come back as aware UTC. The one serialization every backend stores.
+    """
+
+    __slots__ = ()
+    _TIMES: ClassVar[tuple[str, ...]] = ()
+    _DAYS: ClassVar[tuple[str, ...]] = ()
+    _NESTED: ClassVar[dict[str, type[Record]]] = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        to_dict = _TO_DICT.get(type(self))
+        if to_dict is None:
+            to_dict = _TO_DICT[type(self)] = _compile_to_dict(type(self))
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        values = {name: data[name] for name in _field_names(cls) if name in data}
+        for key in cls._TIMES:
+            if key in values:
+                values[key] = utc(values[key])
+        for key in cls._DAYS:
+            if key in values:
+                values[key] = _day(values[key])
+        for key, record in cls._NESTED.items():
+            value = values.get(key)
+            if isinstance(value, list):
+                values[key] = [record.from_dict(v) if isinstance(v, dict) else v for v in value]
+            elif isinstance(value, dict):
+                values[key] = record.from_dict(value)
+        return cls(**values)
+
+    def to_json(self) -> str:
+        """The stored form: compact, keys sorted, non-ASCII kept (stable for content hashes)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Self:
+        return cls.from_dict(json.loads(text))
+
+
 @dataclass(slots=True)
-class RawItem:
+class RawItem(Record):
     """What a source yields, before normalization."""
+
+    _TIMES = ("published_at",)
 
     url: str
     title: str
@@ -69,7 +156,7 @@ class RawItem:
 
 
 @dataclass(slots=True)
-class CityMention:
+class CityMention(Record):
     city: str  # city id from config/cities.yaml
     surface: str  # the text as written
     start: int  # character offsets into "title\n\nsummary" (see Tags.text_of)
@@ -78,7 +165,9 @@ class CityMention:
 
 
 @dataclass(slots=True)
-class Tags:
+class Tags(Record):
+    _NESTED: ClassVar[dict[str, type[Record]]] = {"mentions": CityMention}
+
     language: str = "und"
     language_confidence: float = 0.0
     mentions: list[CityMention] = field(default_factory=list)
@@ -94,20 +183,33 @@ class Tags:
         """The text that mention offsets refer to."""
         return f"{title}\n\n{summary}" if summary else title
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    def per_city(self) -> list[tuple[str, MentionKind, float, float]]:
+        """(city, kind, relevance, tone) for every city the article is about or mentions.
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Tags:
-        data = dict(data)
-        data["mentions"] = [CityMention(**m) for m in data.get("mentions", [])]
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        A city counts as a ``place`` when any mention of it is one (a government metonym
+        otherwise); a mentioned city without a relevance score gets 0.0; the tone is the
+        city's own, else the article's.
+        """
+        kinds: dict[str, MentionKind] = {}
+        for mention in self.mentions:
+            if mention.kind == "place" or mention.city not in kinds:
+                kinds[mention.city] = mention.kind
+        relevance = dict(self.cities)
+        for city in kinds:
+            relevance.setdefault(city, 0.0)
+        return [
+            (city, kinds.get(city, "place"), float(rel),
+             self.city_sentiment.get(city, self.sentiment))
+            for city, rel in relevance.items()
+        ]
 
 
 @dataclass(slots=True)
-class Article:
+class Article(Record):
     """A normalized, deduplicated report; ``tags`` is filled by the nlp stage."""
+
+    _TIMES = ("published_at", "fetched_at")
+    _NESTED: ClassVar[dict[str, type[Record]]] = {"tags": Tags}
 
     id: str  # stable: hash of the canonical URL
     url: str  # canonical URL
@@ -131,27 +233,12 @@ class Article:
     def day(self) -> date | None:
         return self.published_at.date() if self.published_at else None
 
-    def to_dict(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        data["published_at"] = _iso(self.published_at)
-        data["fetched_at"] = _iso(self.fetched_at)
-        data["tags"] = self.tags.to_dict() if self.tags else None
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Article:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["published_at"] = utc(values.get("published_at"))
-        values["fetched_at"] = utc(values.get("fetched_at"))
-        tags = values.get("tags")
-        values["tags"] = Tags.from_dict(tags) if isinstance(tags, dict) else tags
-        values.setdefault("extras", {})
-        return cls(**values)
 
 
 @dataclass(slots=True)
-class AlertUpdate:
+class AlertUpdate(Record):
+    _TIMES = ("at",)
+
     at: datetime
     what: str  # e.g. "opened", "grew", "status: acknowledged"
     note: str = ""
@@ -159,8 +246,12 @@ class AlertUpdate:
 
 
 @dataclass(slots=True)
-class Alert:
+class Alert(Record):
     """An alert episode: one surge is one alert that grows, not one alert per day."""
+
+    _DAYS = ("start", "peak", "end")
+    _TIMES = ("created_at", "updated_at")
+    _NESTED: ClassVar[dict[str, type[Record]]] = {"history": AlertUpdate}
 
     id: str  # stable: city + kind + start (+ language group)
     city: str
@@ -179,32 +270,12 @@ class Alert:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        for key in ("start", "peak", "end", "created_at", "updated_at"):
-            data[key] = _iso(getattr(self, key))
-        data["history"] = [
-            {**dataclasses.asdict(h), "at": _iso(h.at)} for h in self.history
-        ]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Alert:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        for key in ("start", "peak", "end"):
-            values[key] = _day(values[key])
-        for key in ("created_at", "updated_at"):
-            values[key] = utc(values.get(key))
-        values["history"] = [
-            AlertUpdate(**{**h, "at": utc(h["at"])}) for h in values.get("history", [])
-        ]
-        return cls(**values)
-
 
 @dataclass(slots=True)
-class SourceHealth:
+class SourceHealth(Record):
     """Per-source ingest health, shown to operators."""
+
+    _TIMES = ("last_attempt", "last_success", "last_error_at")
 
     source_id: str
     last_attempt: datetime | None = None
@@ -219,8 +290,10 @@ class SourceHealth:
 
 
 @dataclass(slots=True)
-class FetchState:
+class FetchState(Record):
     """HTTP validators remembered per URL for conditional GET."""
+
+    _TIMES = ("fetched_at",)
 
     url: str
     etag: str | None = None

@@ -9,7 +9,6 @@ article ids are idempotent in every backend.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
@@ -47,7 +46,7 @@ class Spool:
 
     def append(self, articles: Sequence[Article]) -> int:
         """Durably queue ``articles`` in order; returns how many were queued."""
-        rows = [(a.id, json.dumps(a.to_dict(), ensure_ascii=False)) for a in articles]
+        rows = [(a.id, a.to_json()) for a in articles]
         if not rows:
             return 0
         with self._lock:
@@ -71,7 +70,7 @@ class Spool:
             rows = self._conn.execute(
                 "SELECT seq, doc FROM spool ORDER BY seq LIMIT ?", (limit,)
             ).fetchall()
-        return [(seq, Article.from_dict(json.loads(doc))) for seq, doc in rows]
+        return [(seq, Article.from_json(doc)) for seq, doc in rows]
 
     def ack(self, up_to_seq: int) -> None:
         """Forget every queued article with a sequence number up to ``up_to_seq``."""

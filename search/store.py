@@ -7,9 +7,10 @@ it and must pass the same contract suite (``tests/contract/``). Open one with
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from cityradar.records import Alert, Article, FetchState, SourceHealth
@@ -288,8 +289,6 @@ def day_bucket(day: date, interval: Interval) -> date:
 
 def as_datetime_bounds(filters: ArticleFilter) -> tuple[datetime | None, datetime | None]:
     """Inclusive day filters as half-open UTC datetime bounds [start, end)."""
-    from datetime import UTC, time, timedelta
-
     start = datetime.combine(filters.date_from, time(), UTC) if filters.date_from else None
     end = (
         datetime.combine(filters.date_to + timedelta(days=1), time(), UTC)
@@ -297,3 +296,46 @@ def as_datetime_bounds(filters: ArticleFilter) -> tuple[datetime | None, datetim
         else None
     )
     return start, end
+
+
+UPSERT_BATCH = 5000  # articles a backend writes (and checks for changes) at once
+
+
+def upsert_batches(articles: Iterable[Article], size: int = UPSERT_BATCH
+                   ) -> Iterator[dict[str, Article]]:
+    """``upsert_articles`` input in batches keyed by id; the last copy of an id wins (an
+    article without an id is kept under "" for the backend to report as failed)."""
+    batch: dict[str, Article] = {}
+    for article in articles:
+        batch[getattr(article, "id", "") or ""] = article
+        if len(batch) >= size:
+            yield batch
+            batch = {}
+    if batch:
+        yield batch
+
+
+# -- encodings both backends store -------------------------------------------------------------
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_us(value: datetime | None) -> int | None:
+    """Microseconds since 1970 UTC (exact integer sort key: SQLite ``pub_ts``, ES ``pub_us``);
+    a naive datetime is taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def epoch_us_bounds(filters: ArticleFilter) -> tuple[int | None, int | None]:
+    """The filter's day range as half-open epoch-microsecond bounds [start, end)."""
+    start, end = as_datetime_bounds(filters)
+    return epoch_us(start), epoch_us(end)
+
+
+def content_hash(doc: str) -> str:
+    """Hash of an article's stored JSON: an upsert of an unchanged article is skipped."""
+    return hashlib.blake2b(doc.encode("utf-8"), digest_size=16).hexdigest()
