@@ -44,7 +44,8 @@ def register(cli: click.Group) -> None:
     def monthly(settings: Settings, month: str, fmt: str, out: str | None,
                 cities: tuple[str, ...], voice: str) -> None:
         """Monthly report: summary, city ranking, per-city trends, tone, topics, alerts."""
-        from reports.monthly import build_report, render_html, render_markdown, write_report
+        from reports.monthly import build_report, render_html, render_markdown
+        from reports.output import write_report
         from reports.ranking import parse_month
 
         try:

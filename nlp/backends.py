@@ -1,0 +1,86 @@
+"""The backend registry: the tagging pipeline asks for its sentiment scorer and topic backend
+by the name nlp.yaml gives (``sentiment.backend``, ``topics.backend``).
+
+The stage modules (nlp/sentiment.py, nlp/topics.py) define the default backends and the
+protocols; the model backends (nlp/tone_model.py, nlp/transformers_backend.py,
+nlp/topic_models.py) build on them. Only this module knows them all, so imports run one way:
+pipeline -> backends -> model backends -> stage modules, never back. A model backend is
+imported only when it is chosen, so the default pipeline never imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from cityradar.config import ConfigError, load_yaml
+from nlp.sentiment import LexiconSentimentScorer, SentimentScorer
+from nlp.topics import KeywordTopicClassifier, TopicBackend
+
+SentimentFactory = Callable[[Path, Mapping[str, Any]], SentimentScorer]
+TopicFactory = Callable[[Path, Mapping[str, Any]], TopicBackend]
+
+
+def _lexicon(config_dir: Path, _settings: Mapping[str, Any]) -> SentimentScorer:
+    return LexiconSentimentScorer.from_config(config_dir)
+
+
+def _trained(config_dir: Path, settings: Mapping[str, Any]) -> SentimentScorer:
+    from nlp.tone_model import TrainedSentimentScorer
+
+    model = settings.get("trained_model")
+    return TrainedSentimentScorer.from_config(
+        config_dir, (Path(config_dir) / model) if model else None)
+
+
+def _transformers(config_dir: Path, _settings: Mapping[str, Any]) -> SentimentScorer:
+    from nlp.transformers_backend import TransformersSentimentScorer  # torch is optional
+
+    return TransformersSentimentScorer.from_config(config_dir)
+
+
+def _keywords(config_dir: Path, _settings: Mapping[str, Any]) -> TopicBackend:
+    return KeywordTopicClassifier.from_config(config_dir)
+
+
+def _topic_model(config_dir: Path, settings: Mapping[str, Any]) -> TopicBackend:
+    from nlp.topic_models import model_topic_backend  # torch is optional
+
+    return model_topic_backend(config_dir, settings)
+
+
+SENTIMENT_BACKENDS: dict[str, SentimentFactory] = {
+    "lexicon": _lexicon, "trained": _trained, "transformers": _transformers}
+TOPIC_BACKENDS: dict[str, TopicFactory] = {
+    "keywords": _keywords, "embedding": _topic_model, "zero_shot": _topic_model}
+
+
+def _section(config_dir: Path, name: str) -> tuple[Path, Mapping[str, Any]]:
+    path = Path(config_dir) / "nlp.yaml"
+    return path, (load_yaml(path) or {}).get(name) or {}
+
+
+def sentiment_scorer_from_config(config_dir: Path) -> SentimentScorer:
+    """The scorer named by nlp.yaml sentiment.backend (default: lexicon)."""
+    path, settings = _section(config_dir, "sentiment")
+    backend = settings.get("backend", "lexicon")
+    factory = SENTIMENT_BACKENDS.get(backend) if isinstance(backend, str) else None
+    if factory is None:
+        raise ConfigError(
+            f"{path}: sentiment.backend {backend!r} is unknown; use 'trained', 'lexicon' or "
+            "'transformers'"
+        )
+    return factory(Path(config_dir), settings)
+
+
+def topic_backend_from_config(config_dir: Path) -> TopicBackend:
+    """The backend named by nlp.yaml topics.backend: keywords, embedding or zero_shot."""
+    path, settings = _section(config_dir, "topics")
+    backend = settings.get("backend", "keywords")
+    factory = TOPIC_BACKENDS.get(backend) if isinstance(backend, str) else None
+    if factory is None:
+        raise ConfigError(
+            f"{path}: topics.backend {backend!r}: expected keywords, embedding or zero_shot"
+        )
+    return factory(Path(config_dir), settings)
