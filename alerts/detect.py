@@ -98,12 +98,6 @@ def group_series(store: Store, until: date | None = None,
     return result
 
 
-def city_series(store: Store, until: date | None = None) -> dict[str, DailySeries]:
-    """Daily foreign coverage per city, all languages (see ``group_series``)."""
-    found = group_series(store, until)
-    return found[LANGUAGE_GROUP].series if found else {}
-
-
 def _fresh_alert(city: str, episode: Episode, evidence: dict, at: datetime,
                  language_group: str = LANGUAGE_GROUP) -> Alert:
     return Alert(

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG_DIR = REPO_ROOT / "config"
+
+
+def shipped_config_dir() -> Path:
+    """The shipped configuration: ``config/`` of a checkout (or an editable install), else the
+    copy that a non-editable install (``pip install .``) carries as ``cityradar/_config``
+    (setup.py copies ``config/`` there when building the wheel)."""
+    installed = Path(__file__).resolve().parent / "_config"
+    return installed if installed.is_dir() else REPO_ROOT / "config"
+
+
+DEFAULT_CONFIG_DIR = shipped_config_dir()
 DEFAULT_DB = "cityradar.db"
 
 

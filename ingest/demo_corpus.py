@@ -42,12 +42,12 @@ import numpy as np
 
 from cityradar.config import ConfigError, load_yaml, require
 from cityradar.records import Article
+from cityradar.settings import DEFAULT_CONFIG_DIR
 from ingest.normalize import article_id, canonical_url
 
 log = logging.getLogger(__name__)
 
 DEMO_SOURCE_ID = "demo"
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
 # Study figures (domain.md), reports per month at 1:1.
 WUHAN_2019_MONTHLY = 3_202

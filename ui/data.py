@@ -28,7 +28,6 @@ STORE_ENV = "CITYRADAR_STORE"
 CONFIG_ENV = "CITYRADAR_CONFIG"
 CACHE_TTL = 30  # seconds
 HEALTH_TTL = 10
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 FilterKey = tuple[tuple[str, Any], ...]
 
@@ -40,7 +39,9 @@ def store_url() -> str:
 
 
 def config_dir() -> Path:
-    return Path(os.environ.get(CONFIG_ENV) or REPO_ROOT / "config")
+    from cityradar.settings import DEFAULT_CONFIG_DIR
+
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_DIR)
 
 
 @st.cache_resource(show_spinner=False)

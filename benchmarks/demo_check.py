@@ -1,4 +1,6 @@
-"""Check the detectors against the SYNTHETIC demo corpus across seeds, without the tagger.
+"""Check the detectors against the SYNTHETIC demo corpus across seeds, without the tagger
+(a benchmark harness: benchmarks/bench_detect_seeds.py and a slow test use it; nothing that
+runs in production imports it).
 
 ``ingest.demo_corpus.generate(seed)`` records the generator's intent in ``extras["truth"]``
 (city, tone, mention kind, language). Daily series built from it (foreign voice, place mentions
