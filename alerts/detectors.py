@@ -54,7 +54,7 @@ from cityradar.config import ConfigError, load_yaml
 
 VOLUME_SURGE = "volume_surge"
 NEGATIVE_SPIKE = "negative_spike"
-LANGUAGE_GROUP_NAMES: tuple[str, ...] = ("all", "en", "other")
+LANGUAGE_GROUPS: tuple[str, ...] = ("all", "en", "other")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +125,11 @@ class DetectorConfig:
                                "notify"}  # notify: read by alerts/notifiers.py
         if unknown:
             raise ConfigError(f"{where}: unknown section {sorted(unknown)[0]!r}")
-        groups = data.get("language_groups", list(LANGUAGE_GROUP_NAMES))
+        groups = data.get("language_groups", list(LANGUAGE_GROUPS))
         if (not isinstance(groups, list) or not groups or len(set(groups)) != len(groups)
-                or any(g not in LANGUAGE_GROUP_NAMES for g in groups)):
+                or any(g not in LANGUAGE_GROUPS for g in groups)):
             raise ConfigError(f"{where}: language_groups must be a list of distinct values from "
-                              f"{', '.join(LANGUAGE_GROUP_NAMES)}, got {groups!r}")
+                              f"{', '.join(LANGUAGE_GROUPS)}, got {groups!r}")
         sections = {
             name: _section(section_type, data.get(name), f"{where}: {name}")
             for name, section_type in (

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from alerts.detect import LANGUAGE_GROUPS, language_group_of
-from alerts.detectors import DailySeries, DetectorConfig, detect_all
+from alerts.detectors import LANGUAGE_GROUPS, DailySeries, DetectorConfig, detect_all
 from alerts.episodes import Episode
+from alerts.run_detection import language_group_of
 
 WUHAN_WINDOW = (date(2019, 12, 31), date(2020, 1, 23))
 BEIJING_WINDOW = (date(2020, 6, 11), date(2020, 6, 16))

@@ -53,8 +53,8 @@ def _get_alert(store, alert_id: str) -> Alert:
 @click.pass_context
 def detect(ctx: click.Context, since: str | None) -> None:
     """Update alert episodes from stored data (idempotent)."""
-    from alerts.detect import summarize, update_alerts
     from alerts.notifiers import NotifyConfig, notify_alerts
+    from alerts.run_detection import summarize, update_alerts
     from cityradar.config import ConfigError
     from search.store import StoreError
 

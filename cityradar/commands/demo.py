@@ -103,7 +103,7 @@ def build_demo(
     progress: Callable[[str], None] | None = None,
 ) -> DemoRun:
     """Generate, tag, store and detect; ``store`` should be fresh (see ``open_fresh_store``)."""
-    from alerts.detect import update_alerts
+    from alerts.run_detection import update_alerts
     from ingest.demo_corpus import generate
 
     say = progress or (lambda _message: None)

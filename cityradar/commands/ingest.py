@@ -142,7 +142,7 @@ def register(cli: click.Group) -> None:
 
 
 def _update_alerts(settings: Settings) -> None:
-    from alerts.detect import update_alerts
+    from alerts.run_detection import update_alerts
 
     store = settings.open_store()
     try:
