@@ -56,31 +56,26 @@ TOPIC_BACKENDS: dict[str, TopicFactory] = {
     "keywords": _keywords, "embedding": _topic_model, "zero_shot": _topic_model}
 
 
-def _section(config_dir: Path, name: str) -> tuple[Path, Mapping[str, Any]]:
+def _build(registry: Mapping[str, Callable[[Path, Mapping[str, Any]], Any]], config_dir: Path,
+           stage: str, default: str, known: str) -> Any:
+    """The backend of nlp.yaml ``<stage>.backend`` (``default`` when unset), built from its
+    section; an unknown name is a one-line ConfigError naming the ``known`` ones."""
     path = Path(config_dir) / "nlp.yaml"
-    return path, (load_yaml(path) or {}).get(name) or {}
+    settings = (load_yaml(path) or {}).get(stage) or {}
+    backend = settings.get("backend", default)
+    factory = registry.get(backend) if isinstance(backend, str) else None
+    if factory is None:
+        raise ConfigError(f"{path}: {stage}.backend {backend!r} is unknown; use {known}")
+    return factory(Path(config_dir), settings)
 
 
 def sentiment_scorer_from_config(config_dir: Path) -> SentimentScorer:
     """The scorer named by nlp.yaml sentiment.backend (default: lexicon)."""
-    path, settings = _section(config_dir, "sentiment")
-    backend = settings.get("backend", "lexicon")
-    factory = SENTIMENT_BACKENDS.get(backend) if isinstance(backend, str) else None
-    if factory is None:
-        raise ConfigError(
-            f"{path}: sentiment.backend {backend!r} is unknown; use 'trained', 'lexicon' or "
-            "'transformers'"
-        )
-    return factory(Path(config_dir), settings)
+    return _build(SENTIMENT_BACKENDS, config_dir, "sentiment", "lexicon",
+                  "'trained', 'lexicon' or 'transformers'")
 
 
 def topic_backend_from_config(config_dir: Path) -> TopicBackend:
     """The backend named by nlp.yaml topics.backend: keywords, embedding or zero_shot."""
-    path, settings = _section(config_dir, "topics")
-    backend = settings.get("backend", "keywords")
-    factory = TOPIC_BACKENDS.get(backend) if isinstance(backend, str) else None
-    if factory is None:
-        raise ConfigError(
-            f"{path}: topics.backend {backend!r}: expected keywords, embedding or zero_shot"
-        )
-    return factory(Path(config_dir), settings)
+    return _build(TOPIC_BACKENDS, config_dir, "topics", "keywords",
+                  "keywords, embedding or zero_shot")
