@@ -63,14 +63,22 @@ def test_a_non_editable_install_runs_the_demo_from_another_directory(tmp_path: P
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     where = _run([str(python), "-c",
-                  "import cityradar, nlp, ui; from cityradar.settings import DEFAULT_CONFIG_DIR;"
-                  "print(cityradar.__file__, nlp.__file__, ui.__file__, DEFAULT_CONFIG_DIR)"],
+                  "import pathlib, cityradar, nlp, ui;"
+                  "print(cityradar.__file__, nlp.__file__, ui.__file__,"
+                  "      pathlib.Path(cityradar.__file__).parent / '_config')"],
                  elsewhere, 60).stdout.split()
     for path in where:  # the installed copy, not the checkout (nor the one it was built from)
         assert Path(path).is_relative_to(Path(site)), where
-    config = Path(where[-1])
+    config = Path(where[-1])  # the shipped config/ as package data (setup.py)
     assert (config / "cities.yaml").is_file() and (config / "demo").is_dir()
     assert (config / "lexicons").is_dir()
+    assert not (elsewhere / "config").exists()  # nothing to find but the package data
+
+    def files(root: Path) -> set[str]:
+        return {str(p.relative_to(root)) for p in root.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts}
+
+    assert files(config) == files(source / "config")  # all of it: lexicons, demo templates
 
     demo = _run([str(venv / "bin" / "cityradar"), "demo", "--no-ui", "--scale", "400",
                  "--workers", "1", "--db", "demo.db"], elsewhere, 900)
