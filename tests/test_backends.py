@@ -22,7 +22,7 @@ def _config(tmp_path: Path, nlp_yaml: str) -> Path:
 
 
 def test_backends_are_found_by_name(tmp_path: Path, monkeypatch) -> None:
-    config = _config(tmp_path, "sentiment:\n  backend: fixed\n  value: 0.5\n"
+    config = _config(tmp_path, "sentiment:\n  backend: fixed\n  trained_model: custom.npz\n"
                                "topics:\n  backend: keywords\n")
     built: list[tuple[Path, dict]] = []
 
@@ -36,7 +36,8 @@ def test_backends_are_found_by_name(tmp_path: Path, monkeypatch) -> None:
 
     monkeypatch.setitem(backends.SENTIMENT_BACKENDS, "fixed", fixed)
     assert isinstance(backends.sentiment_scorer_from_config(config), Fixed)
-    assert built == [(config, {"backend": "fixed", "value": 0.5})]  # its own section
+    # the factory gets its own section of nlp.yaml
+    assert built == [(config, {"backend": "fixed", "trained_model": "custom.npz"})]
     assert isinstance(backends.topic_backend_from_config(config), KeywordTopicClassifier)
 
 
@@ -46,5 +47,5 @@ def test_the_defaults_and_unknown_names(tmp_path: Path) -> None:
     assert isinstance(backends.topic_backend_from_config(config), KeywordTopicClassifier)
     (config / "nlp.yaml").write_text("sentiment:\n  backend: [lexicon]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"nlp\.yaml: sentiment\.backend \['lexicon'\] is "
-                                          r"unknown; use 'trained', 'lexicon' or"):
+                                          r"unknown; use 'trained', 'lexicon'"):
         backends.sentiment_scorer_from_config(config)
