@@ -1,6 +1,6 @@
 """Backtest the detectors on a count series file: ``date,city,count[,negative]`` CSV.
 
-Uses the same code path as ``update_alerts`` (``alerts.detect.detect_cities``), so thresholds
+Uses the same code path as ``update_alerts`` (``alerts.run_detection.detect_cities``), so thresholds
 tuned here behave the same on stored coverage. Missing dates count as 0.
 """
 
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from alerts.detect import detect_cities
 from alerts.detectors import DailySeries, DetectorConfig
 from alerts.episodes import Episode
+from alerts.run_detection import detect_cities
 
 REQUIRED_COLUMNS = ("date", "city", "count")
 ROW_FIELDS = ("city", "kind", "start", "peak", "end", "observed", "expected", "severity")

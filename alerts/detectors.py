@@ -55,7 +55,7 @@ from cityradar.config import ConfigError, build, check, load_yaml, schema_for, v
 
 VOLUME_SURGE = "volume_surge"
 NEGATIVE_SPIKE = "negative_spike"
-LANGUAGE_GROUP_NAMES: tuple[str, ...] = ("all", "en", "other")
+LANGUAGE_GROUPS: tuple[str, ...] = ("all", "en", "other")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +165,9 @@ class DetectorConfig:
 
 # The schema of alerts.yaml: the fields and defaults of the dataclasses above.
 _GROUPS = Annotated[
-    list[Literal[LANGUAGE_GROUP_NAMES]],  # type: ignore[valid-type]
+    list[Literal[LANGUAGE_GROUPS]],  # type: ignore[valid-type]
     check(lambda groups: bool(groups) and len(set(groups)) == len(groups),
-          f"expected a list of distinct values from {', '.join(LANGUAGE_GROUP_NAMES)}"),
+          f"expected a list of distinct values from {', '.join(LANGUAGE_GROUPS)}"),
     AfterValidator(tuple)]
 
 

@@ -147,6 +147,14 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+def triage_choices(status: str) -> list[str]:
+    """The statuses an alert in ``status`` may be set to, in lifecycle order: its allowed moves,
+    then its own status (which adds a note only). The UI offers exactly these; ``transition``
+    refuses anything else, for the UI and ``cityradar alerts ack/resolve`` alike."""
+    allowed = ALLOWED_TRANSITIONS.get(status, frozenset())
+    return [s for s in ALERT_STATUSES if s in allowed] + [status]
+
+
 class TransitionError(ValueError):
     """A status change the triage lifecycle does not allow."""
 

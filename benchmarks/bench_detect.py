@@ -15,8 +15,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alerts.detect import detect_cities
 from alerts.detectors import DailySeries, DetectorConfig
+from alerts.run_detection import detect_cities
 
 CITIES = 15
 DAYS = 365

@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alerts.demo_check import check_seed, format_verdicts
 from alerts.detectors import DetectorConfig
+from benchmarks.demo_check import check_seed, format_verdicts
 
 SEEDS = range(1, 21)
 GROUPS = ("all", "en", "other")

@@ -70,24 +70,29 @@ def cli(ctx: click.Context, db: str | None, store: str | None, config_dir: str |
     ctx.obj = Settings.resolve(config_dir=config_dir, db=db, store=store)
 
 
-def not_built(name: str, issue: str):
-    """A command of the design's CLI contract that a later issue builds: exits 2 until then."""
-
-    def run(*_args, **_kwargs) -> None:
-        click.echo(f"cityradar {name}: not built yet ({issue})", err=True)
-        sys.exit(2)
-
-    return run
+class CommandModuleError(RuntimeError):
+    """A module named in COMMAND_MODULES is missing or does not define ``register(cli)``."""
 
 
-for _module in COMMAND_MODULES:
-    try:
-        mod = importlib.import_module(f"cityradar.commands.{_module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"cityradar.commands.{_module}":
-            raise
-        continue
-    mod.register(cli)
+def register_commands(group: click.Group, modules: tuple[str, ...] = COMMAND_MODULES) -> None:
+    """Add the commands of each ``cityradar.commands.<name>`` to ``group``; a missing module is
+    an error (never silently skipped: the command would just vanish from the CLI)."""
+    for name in modules:
+        qualified = f"cityradar.commands.{name}"
+        try:
+            module = importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name != qualified:
+                raise  # a dependency of the module is missing: its own error says which
+            raise CommandModuleError(
+                f"{qualified} is listed in COMMAND_MODULES but does not exist") from exc
+        register = getattr(module, "register", None)
+        if not callable(register):
+            raise CommandModuleError(f"{qualified} does not define register(cli)")
+        register(group)
+
+
+register_commands(cli)
 
 
 def main() -> None:

@@ -582,7 +582,8 @@ def run_language(config_dir: Path, data_dir: Path, limit: int | None = None) -> 
 
 def _sentiment_predictions(config_dir: Path, items: Sequence[LabelledText]) -> list[str]:
     from cityradar.config import load_yaml
-    from nlp.sentiment import sentiment_scorer_from_config, settings_for
+    from nlp.backends import sentiment_scorer_from_config
+    from nlp.sentiment import settings_for
 
     scorer = sentiment_scorer_from_config(config_dir)
     data = (load_yaml(Path(config_dir) / "nlp.yaml") or {}).get("sentiment") or {}

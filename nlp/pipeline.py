@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cityradar.config import load_yaml
 from cityradar.records import Article, Tags
+from nlp.backends import sentiment_scorer_from_config, topic_backend_from_config
 from nlp.cities import CityLinker
 from nlp.language import UNDETERMINED, LanguageIdentifier
 from nlp.sentiment import (
@@ -24,10 +25,9 @@ from nlp.sentiment import (
     SentimentScorer,
     SentimentSettings,
     city_sentiment,
-    sentiment_scorer_from_config,
     settings_for,
 )
-from nlp.topics import TopicBackend, topic_backend_from_config
+from nlp.topics import TopicBackend
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from cityradar.config import ConfigError, load_yaml
+from cityradar.config import ConfigError
 from cityradar.records import SentimentLabel
 from nlp.config_schema import nlp_section
 from nlp.language import UNSPACED_LANGUAGES, compile_indexed_terms, compile_terms
@@ -271,27 +271,6 @@ class LexiconSentimentScorer:
 
     def score_batch(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]:
         return [self.score(text, lang) for text, lang in zip(texts, languages, strict=True)]
-
-
-def sentiment_scorer_from_config(config_dir: Path) -> SentimentScorer:
-    path = Path(config_dir) / "nlp.yaml"
-    backend = ((load_yaml(path) or {}).get("sentiment") or {}).get("backend", "lexicon")
-    if backend == "lexicon":
-        return LexiconSentimentScorer.from_config(config_dir)
-    if backend == "trained":
-        from nlp.tone_model import TrainedSentimentScorer
-
-        model = ((load_yaml(path) or {}).get("sentiment") or {}).get("trained_model")
-        return TrainedSentimentScorer.from_config(
-            config_dir, (Path(config_dir) / model) if model else None)
-    if backend == "transformers":  # imported here: torch is optional
-        from nlp.transformers_backend import TransformersSentimentScorer
-
-        return TransformersSentimentScorer.from_config(config_dir)
-    raise ConfigError(
-        f"{path}: sentiment.backend {backend!r} is unknown; use 'trained', 'lexicon' or "
-        "'transformers'"
-    )
 
 
 def settings_for(data: Mapping[str, Any], scorer: SentimentScorer) -> SentimentSettings:

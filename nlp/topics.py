@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, Protocol
 
-from cityradar.config import ConfigError, ConfigModel, check, load_yaml, validate
+from cityradar.config import ConfigModel, check, load_yaml, validate
 from nlp.config_schema import nlp_section
 from nlp.language import UNDETERMINED, compile_terms
 
@@ -156,23 +156,3 @@ class KeywordTopicClassifier:
             self.classify(text, language, len(title))
             for title, text, language in zip(titles, texts, languages, strict=True)
         ]
-
-
-def topic_backend_from_config(config_dir: Path) -> TopicBackend:
-    """The backend named by nlp.yaml topics.backend: keywords, embedding or zero_shot.
-
-    The model backends live in nlp/topic_models.py, imported only when chosen, so the default
-    keyword pipeline never imports torch.
-    """
-    path = Path(config_dir) / "nlp.yaml"
-    settings = (load_yaml(path) or {}).get("topics") or {}
-    backend = settings.get("backend", "keywords")
-    if backend == "keywords":
-        return KeywordTopicClassifier.from_config(config_dir)
-    if backend in ("embedding", "zero_shot"):
-        from nlp.topic_models import model_topic_backend
-
-        return model_topic_backend(config_dir, settings)
-    raise ConfigError(
-        f"{path}: topics.backend {backend!r}: expected keywords, embedding or zero_shot"
-    )

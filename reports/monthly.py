@@ -4,7 +4,8 @@
 writes the summary sentences from them, attaches the CICII index where indicator files for a
 period containing the month have been imported, and returns a ``Report``.
 ``render_html`` (one self-contained file: inline SVG charts, inline CSS, no network),
-``render_markdown`` (for e-mail and wikis) and ``reports.pdf.render_pdf`` turn it into files.
+``render_markdown`` (for e-mail and wikis) and ``reports.pdf.render_pdf`` turn it into files
+(``reports.output.write_report`` picks one by format).
 
 Text from outside (titles, outlets) is escaped: HTML by Jinja2's autoescape, Markdown by
 ``md_escape``.
@@ -383,20 +384,3 @@ def ranking_rows(figures: MonthFigures) -> list[dict[str, Any]]:
 
 def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
-
-
-def write_report(report: Report, fmt: str, path: Path) -> Path:
-    """Render ``report`` as html, md or pdf into ``path`` (parents created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "html":
-        path.write_text(render_html(report), encoding="utf-8")
-    elif fmt == "md":
-        path.write_text(render_markdown(report), encoding="utf-8")
-    elif fmt == "pdf":
-        from reports.pdf import render_pdf
-
-        path.write_bytes(render_pdf(report))
-    else:
-        raise ValueError(f"unknown format {fmt!r}: html, pdf or md")
-    return path
-

@@ -647,18 +647,3 @@ def evaluate_pickup_links(
         else:
             result.true_negative += 1
     return result
-
-
-def demo_background(cities: Iterable[str], days: int = 91) -> dict[str, list[Article]]:
-    """SYNTHETIC foreign coverage of ``cities`` from the demo corpus (``days`` days of it), as
-    the ordinary-coverage pool for ``evaluate_pickup_links``."""
-    from ingest.demo_corpus import generate
-
-    wanted = set(cities)
-    pool: dict[str, list[Article]] = defaultdict(list)
-    start = date(2020, 4, 1)
-    for article in generate(start=start, end=start + timedelta(days=days - 1)):
-        city = article.extras.get("truth", {}).get("city")
-        if city in wanted and article.voice == "foreign":
-            pool[city].append(article)
-    return dict(pool)

@@ -104,7 +104,8 @@ def write_due_report(store: Any, config_dir: Path | str, today: date | None = No
     directory = Path(config.dir).expanduser()
     files = [directory / f"cityradar-report-{month:%Y-%m}.{fmt}" for fmt in config.formats]
     if not state.get("written"):
-        from reports.monthly import build_report, write_report
+        from reports.monthly import build_report
+        from reports.output import write_report
 
         report = build_report(store, config_dir, month, voice=config.voice,
                               charts=any(fmt != "md" for fmt in config.formats))

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from alerts.episodes import TransitionError, transition
+from alerts.episodes import TransitionError, transition, triage_choices
 from cityradar.cli import cli
+from cityradar.records import ALERT_STATUSES
 from search.sqlite_store import SQLiteStore
 from tests.conftest import CONFIG_DIR
 from tests.contract.factories import make_alert, make_article
@@ -117,3 +118,21 @@ def test_detect_rejects_a_bad_since_date(db):
     result = cityradar(db, "detect", "--since", "yesterday")
     assert result.exit_code == 2
     assert "--since" in result.output
+
+
+@pytest.mark.parametrize("status", ALERT_STATUSES)
+def test_the_triage_choices_are_exactly_the_moves_transition_allows(status):
+    """What the UI offers (triage_choices) and what the CLI's ack/resolve may do (transition)
+    are one rule: every offered move succeeds, every other one is refused."""
+    offered = triage_choices(status)
+    assert offered[-1] == status  # the current status: a note only
+    for target in ALERT_STATUSES:
+        if target == status:
+            continue
+        if target in offered:
+            assert transition(make_alert(status=status), target, by="ana").status == target
+        else:
+            with pytest.raises(TransitionError):
+                transition(make_alert(status=status), target)
+    assert triage_choices("new") == ["acknowledged", "new"]  # never new -> resolved
+    assert "new" not in triage_choices("acknowledged") + triage_choices("resolved")

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from alerts.detect import alert_id, update_alerts
+from alerts.run_detection import alert_id, update_alerts
 from search.sqlite_store import SQLiteStore
 from tests.conftest import CONFIG_DIR
 from tests.contract.factories import make_article

@@ -223,7 +223,7 @@ def test_demo_corpus_pattern_is_found_on_seeds_where_the_one_day_test_was_late(c
     """The demo's intended series (no tagger): Wuhan's slow ramp-up from 31 Dec 2019 must open
     its episodes by 23 Jan, Beijing's from 11-16 June, and no other city may raise more than one
     episode. Seeds 4, 16 (and 19) failed with the one-day test alone."""
-    from alerts.demo_check import check_seed
+    from benchmarks.demo_check import check_seed
 
     verdict = check_seed(seed, config, CONFIG_DIR)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cityradar.config import ConfigError
-from nlp.topics import topic_backend_from_config
+from nlp.backends import topic_backend_from_config
 from tests.conftest import CONFIG_DIR, REPO_ROOT
 
 torch = pytest.importorskip("torch")
@@ -152,7 +152,7 @@ def test_bad_topic_settings_are_clear_config_errors(
 def test_the_default_keyword_backend_does_not_import_torch() -> None:
     code = (
         "import sys\n"
-        "from nlp.topics import topic_backend_from_config\n"
+        "from nlp.backends import topic_backend_from_config\n"
         f"backend = topic_backend_from_config(__import__('pathlib').Path({str(CONFIG_DIR)!r}))\n"
         "backend.classify_batch(['t'], ['Wuhan outbreak'], ['en'])\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"

@@ -26,6 +26,7 @@ pytest.importorskip("transformers")
 from cityradar.cli import cli  # noqa: E402
 from cityradar.config import ConfigError  # noqa: E402
 from cityradar.records import Article  # noqa: E402
+from nlp.backends import sentiment_scorer_from_config  # noqa: E402
 from nlp.models import (  # noqa: E402
     COMPLETE_MARKER,
     ModelNotFoundError,
@@ -34,7 +35,6 @@ from nlp.models import (  # noqa: E402
     resolve_model,
 )
 from nlp.pipeline import Tagger  # noqa: E402
-from nlp.sentiment import sentiment_scorer_from_config  # noqa: E402
 from nlp.transformers_backend import (  # noqa: E402
     TransformersSentimentScorer,
     TransformersSettings,
@@ -285,7 +285,7 @@ sys.meta_path.insert(0, _NotInstalled())
 for loaded in [m for m in sys.modules if m.split(".")[0] in ("torch", "transformers")]:
     del sys.modules[loaded]
 from cityradar.config import ConfigError
-from nlp.sentiment import sentiment_scorer_from_config
+from nlp.backends import sentiment_scorer_from_config
 lexicon = sentiment_scorer_from_config({str(CONFIG_DIR)!r})
 print(lexicon.score_batch(["A deadly outbreak"], ["en"])[0] < 0)
 try:

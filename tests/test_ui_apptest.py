@@ -152,6 +152,41 @@ def test_triage_acknowledge_with_note_is_written_to_the_store(
     assert {m.label: m.value for m in app.metric}["Status"] == "acknowledged"
 
 
+def test_triage_offers_only_the_moves_the_cli_allows_and_records_who(
+    tmp_path: Path, point_app_at, monkeypatch
+) -> None:
+    """A new alert offers acknowledge (or a note), never resolve; once acknowledged, resolve,
+    never back to new; each change is recorded as the UI user (login off: CITYRADAR_USER)."""
+    monkeypatch.setenv("CITYRADAR_USER", "ana")
+    fixture = build_ui_store(tmp_path)
+    point_app_at(fixture.store_url)
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    app.query_params["alert"] = fixture.wuhan_alert_id
+    app.run().switch_page(ALERTS).run()
+    assert_clean(app)
+    key = fixture.wuhan_alert_id
+    status = app.selectbox(key=f"triage_status_{key}")
+    assert status.options == ["acknowledged", "new"]  # new -> resolved is refused by the CLI
+    status.select("acknowledged")
+    app.button(key=f"triage_save_{key}").click().run()
+    assert_clean(app)
+    status = app.selectbox(key=f"triage_status_{key}")
+    assert status.options == ["resolved", "acknowledged"]  # anything -> new is refused too
+    status.select("resolved")
+    app.button(key=f"triage_save_{key}").click().run()
+    assert_clean(app)
+    assert app.selectbox(key=f"triage_status_{key}").options == ["acknowledged", "resolved"]
+
+    store = open_store(fixture.store_url)
+    try:
+        alert = store.get_alert(key)
+    finally:
+        store.close()
+    assert alert is not None and alert.status == "resolved"
+    assert [(h.what, h.by) for h in alert.history[1:]] == [
+        ("status: acknowledged", "ana"), ("status: resolved", "ana")]
+
+
 def test_city_page_shows_volume_by_language_and_headlines(
     ui_store: UiFixture, point_app_at
 ) -> None:

@@ -103,7 +103,7 @@ def build_demo(
     progress: Callable[[str], None] | None = None,
 ) -> DemoRun:
     """Generate, tag, store and detect; ``store`` should be fresh (see ``open_fresh_store``)."""
-    from alerts.detect import update_alerts
+    from alerts.run_detection import update_alerts
     from ingest.demo_corpus import generate
 
     say = progress or (lambda _message: None)
@@ -295,50 +295,53 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+@click.command("demo")
+@click.option("--db", metavar="PATH",
+              help=f"SQLite file for the demo store (default: ./{DEMO_DB}, or the global "
+                   "--db/--store).")
+@click.option("--no-ui", is_flag=True, help="Print the alert episodes and exit.")
+@click.option("--scale", type=click.IntRange(min=1), default=100, show_default=True,
+              help="1:N of the study's report volumes (100 = about 20,000 articles).")
+@click.option("--seed", type=int, default=2020, show_default=True,
+              help="Random seed of the synthetic corpus (same seed, same articles).")
+@click.option("--port", type=click.IntRange(1, 65535), help="UI port (default: a free one).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Tagging processes (default: up to 2).")
+@click.option("--force", is_flag=True, help="Overwrite a store that is not a demo store.")
+@click.pass_context
+def demo(ctx: click.Context, db: str | None, no_ui: bool, scale: int, seed: int,
+         port: int | None, workers: int | None, force: bool) -> None:
+    """Build the calibrated SYNTHETIC demo corpus (the Wuhan/Beijing 2020 pattern), tag it,
+    store it, detect alerts, then open the UI (or print the alerts with --no-ui)."""
+    settings = ctx.obj
+    store_url = _demo_store_url(ctx, db)
+    started = time.perf_counter()
+    store = open_fresh_store(store_url, force=force)
+    click.echo(f"demo store: {store_url}", err=True)
+    try:
+        run = build_demo(store, settings.config_dir, seed=seed, scale=scale,
+                         workers=workers, progress=lambda m: click.echo(m, err=True))
+    except click.ClickException:
+        raise
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the demo needs the module {exc.name}, which is not available: {exc}"
+        ) from exc
+    except Exception as exc:
+        log.exception("demo build failed")
+        raise click.ClickException(f"demo build failed: {exc}") from exc
+    finally:
+        store.close()
+    steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.seconds.items())
+    click.echo(f"timings: {steps}; total {time.perf_counter() - started:.1f} s", err=True)
+    if run.tag_failures or run.store_failures:
+        click.echo(f"warning: {run.tag_failures} articles not tagged, "
+                   f"{run.store_failures} not stored (see the log)", err=True)
+    if no_ui:
+        click.echo(alert_table(run.alerts))
+        return
+    _serve_ui(store_url, settings.config_dir, port)
+
+
 def register(cli: click.Group) -> None:
-    @cli.command("demo")
-    @click.option("--db", metavar="PATH",
-                  help=f"SQLite file for the demo store (default: ./{DEMO_DB}, or the global "
-                       "--db/--store).")
-    @click.option("--no-ui", is_flag=True, help="Print the alert episodes and exit.")
-    @click.option("--scale", type=click.IntRange(min=1), default=100, show_default=True,
-                  help="1:N of the study's report volumes (100 = about 20,000 articles).")
-    @click.option("--seed", type=int, default=2020, show_default=True,
-                  help="Random seed of the synthetic corpus (same seed, same articles).")
-    @click.option("--port", type=click.IntRange(1, 65535), help="UI port (default: a free one).")
-    @click.option("--workers", type=click.IntRange(min=1),
-                  help="Tagging processes (default: up to 2).")
-    @click.option("--force", is_flag=True, help="Overwrite a store that is not a demo store.")
-    @click.pass_context
-    def demo(ctx: click.Context, db: str | None, no_ui: bool, scale: int, seed: int,
-             port: int | None, workers: int | None, force: bool) -> None:
-        """Build the calibrated SYNTHETIC demo corpus (the Wuhan/Beijing 2020 pattern), tag it,
-        store it, detect alerts, then open the UI (or print the alerts with --no-ui)."""
-        settings = ctx.obj
-        store_url = _demo_store_url(ctx, db)
-        started = time.perf_counter()
-        store = open_fresh_store(store_url, force=force)
-        click.echo(f"demo store: {store_url}", err=True)
-        try:
-            run = build_demo(store, settings.config_dir, seed=seed, scale=scale,
-                             workers=workers, progress=lambda m: click.echo(m, err=True))
-        except click.ClickException:
-            raise
-        except ImportError as exc:
-            raise click.ClickException(
-                f"the demo needs the module {exc.name}, which is not available: {exc}"
-            ) from exc
-        except Exception as exc:
-            log.exception("demo build failed")
-            raise click.ClickException(f"demo build failed: {exc}") from exc
-        finally:
-            store.close()
-        steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.seconds.items())
-        click.echo(f"timings: {steps}; total {time.perf_counter() - started:.1f} s", err=True)
-        if run.tag_failures or run.store_failures:
-            click.echo(f"warning: {run.tag_failures} articles not tagged, "
-                       f"{run.store_failures} not stored (see the log)", err=True)
-        if no_ui:
-            click.echo(alert_table(run.alerts))
-            return
-        _serve_ui(store_url, settings.config_dir, port)
+    cli.add_command(demo)

@@ -1,7 +1,4 @@
-"""`cityradar eval {language,sentiment,cities,topics,all}`: measured NLP accuracy.
-
-Registered after cityradar/commands/nlp.py, so this group replaces its `eval` placeholder.
-"""
+"""`cityradar eval {language,sentiment,cities,topics,all}`: measured NLP accuracy."""
 
 from __future__ import annotations
 
@@ -178,122 +175,123 @@ def _common(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+
+@click.group("eval")
+def eval_group() -> None:
+    """Measure the NLP stage on the public sets and the annotated sets (data/eval)."""
+
+@eval_group.command("language")
+@click.option("--data", type=click.Path(path_type=Path), default=ev.DEFAULT_REALDATA / "langid",
+              show_default=True, help="Folder with lingua_sentences/ and wili2018_subset/.")
+@_common
+@click.pass_obj
+def language(settings: Any, data: Path, limit: int | None, as_json: bool) -> None:
+    """Language ID accuracy per configured language (short texts reported apart)."""
+    _emit(_run(lambda: ev.run_language(settings.config_dir, data, limit)), as_json,
+          format_language)
+
+@eval_group.command("sentiment")
+@click.option("--data", type=click.Path(path_type=Path),
+              default=ev.DEFAULT_REALDATA / "sentiment", show_default=True,
+              help="Folder with xlmt_tweets/, semeval2017_task5_headlines/, "
+                   "financial_phrasebank/.")
+@click.option("--annotated", type=click.Path(path_type=Path),
+              default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True,
+              help="Annotated set with the tone toward each city.")
+@_common
+@click.pass_obj
+def sentiment(settings: Any, data: Path, annotated: Path, limit: int | None,
+              as_json: bool) -> None:
+    """Sentiment macro-F1 per language (negative / neutral / positive)."""
+    _emit(_run(lambda: ev.run_sentiment(settings.config_dir, data, annotated, limit)),
+          as_json, format_sentiment)
+
+@eval_group.command("cities")
+@click.option("--data", type=click.Path(path_type=Path),
+              default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True,
+              help="Annotated city mentions (JSON lines).")
+@click.option("--split", type=_SPLITS, default="test", show_default=True,
+              help="test (frozen), dev (misses listed) or all; for a set without splits "
+                   "(the blind set) use all.")
+@_common
+@click.pass_obj
+def cities(settings: Any, data: Path, split: str, limit: int | None, as_json: bool) -> None:
+    """City-mention P / R / F1 per language, metonymy F1 and tone toward each city."""
+    report = _run(lambda: ev.run_annotated(settings.config_dir, data, split, limit,
+                                           topics=False))
+    if as_json:
+        click.echo(json.dumps({k: report[k] for k in ("cities", "city_sentiment")},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo("\n".join([
+        _SPLIT_TITLES.get(split, split), *format_cities(report["cities"]),
+        *format_classification("tone toward each city (macro-F1 over neg/neu/pos)",
+                               report["city_sentiment"])]))
+
+@eval_group.command("topics")
+@click.option("--data", type=click.Path(path_type=Path),
+              default=ev.DEFAULT_EVAL_DIR / "topics.jsonl", show_default=True,
+              help="Annotated topics (JSON lines).")
+@click.option("--split", type=_SPLITS, default="test", show_default=True)
+@_common
+@click.pass_obj
+def topics(settings: Any, data: Path, split: str, limit: int | None, as_json: bool) -> None:
+    """Topic precision / recall per topic."""
+    report = _run(lambda: ev.run_annotated(settings.config_dir, data, split, limit))
+    _emit(report["topics"], as_json, format_topics)
+
+@eval_group.command("all")
+@click.option("--data", type=click.Path(path_type=Path), default=ev.DEFAULT_REALDATA,
+              show_default=True, help="The realdata folder (langid/, sentiment/).")
+@click.option("--eval-dir", type=click.Path(path_type=Path), default=ev.DEFAULT_EVAL_DIR,
+              show_default=True, help="Folder with cities.jsonl and topics.jsonl.")
+@_common
+@click.pass_obj
+def run_all(settings: Any, data: Path, eval_dir: Path, limit: int | None,
+            as_json: bool) -> None:
+    """Every evaluation, with the default data paths."""
+    config = settings.config_dir
+    report = {
+        "language": _run(lambda: ev.run_language(config, data / "langid", limit)),
+        "sentiment": _run(lambda: ev.run_sentiment(config, data / "sentiment", None, limit)),
+        "annotated": _run(lambda: ev.run_splits(config, eval_dir, limit)),
+        "calibration": _run(lambda: ev.run_calibration(
+            config, eval_dir / "cities.jsonl",
+            lingua_dir=data / "langid" / "lingua_sentences")),
+    }
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    lines = [*format_language(report["language"]), "",
+             *format_sentiment(report["sentiment"])]
+    for split, block in report["annotated"].items():
+        lines += ["", f"=== {_SPLIT_TITLES[split]} ===", *format_cities(block["cities"]),
+                  *format_classification("tone toward each city (macro-F1 over "
+                                         "neg/neu/pos)", block["city_sentiment"])]
+        if block.get("topics"):
+            lines += format_topics(block["topics"])
+    if "blind" not in report["annotated"]:
+        lines += ["", f"(no blind set at {eval_dir / ev.BLIND_FILE})"]
+    lines += ["", *format_calibration(report["calibration"])]
+    click.echo("\n".join(lines))
+
+@eval_group.command("calibration")
+@click.option("--data", type=click.Path(path_type=Path),
+              default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True)
+@click.option("--split", type=_SPLITS, default="dev", show_default=True)
+@click.option("--lingua", type=click.Path(path_type=Path),
+              default=ev.DEFAULT_REALDATA / "langid" / "lingua_sentences",
+              show_default=True, help="Unlabelled sentences per language (skipped if "
+                                      "missing).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def calibration(settings: Any, data: Path, split: str, lingua: Path, as_json: bool) -> None:
+    """Share of negative tone toward cities per language, with and without the
+    per-language calibration of the trained tone model, against the annotation."""
+    _emit(_run(lambda: ev.run_calibration(settings.config_dir, data, split,
+                                          lingua_dir=lingua)),
+          as_json, format_calibration)
+
+
 def register(cli: click.Group) -> None:
-    if "eval" in cli.commands:  # the placeholder from cityradar/commands/nlp.py
-        del cli.commands["eval"]
-
-    @cli.group("eval")
-    def eval_group() -> None:
-        """Measure the NLP stage on the public sets and the annotated sets (data/eval)."""
-
-    @eval_group.command("language")
-    @click.option("--data", type=click.Path(path_type=Path), default=ev.DEFAULT_REALDATA / "langid",
-                  show_default=True, help="Folder with lingua_sentences/ and wili2018_subset/.")
-    @_common
-    @click.pass_obj
-    def language(settings: Any, data: Path, limit: int | None, as_json: bool) -> None:
-        """Language ID accuracy per configured language (short texts reported apart)."""
-        _emit(_run(lambda: ev.run_language(settings.config_dir, data, limit)), as_json,
-              format_language)
-
-    @eval_group.command("sentiment")
-    @click.option("--data", type=click.Path(path_type=Path),
-                  default=ev.DEFAULT_REALDATA / "sentiment", show_default=True,
-                  help="Folder with xlmt_tweets/, semeval2017_task5_headlines/, "
-                       "financial_phrasebank/.")
-    @click.option("--annotated", type=click.Path(path_type=Path),
-                  default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True,
-                  help="Annotated set with the tone toward each city.")
-    @_common
-    @click.pass_obj
-    def sentiment(settings: Any, data: Path, annotated: Path, limit: int | None,
-                  as_json: bool) -> None:
-        """Sentiment macro-F1 per language (negative / neutral / positive)."""
-        _emit(_run(lambda: ev.run_sentiment(settings.config_dir, data, annotated, limit)),
-              as_json, format_sentiment)
-
-    @eval_group.command("cities")
-    @click.option("--data", type=click.Path(path_type=Path),
-                  default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True,
-                  help="Annotated city mentions (JSON lines).")
-    @click.option("--split", type=_SPLITS, default="test", show_default=True,
-                  help="test (frozen), dev (misses listed) or all; for a set without splits "
-                       "(the blind set) use all.")
-    @_common
-    @click.pass_obj
-    def cities(settings: Any, data: Path, split: str, limit: int | None, as_json: bool) -> None:
-        """City-mention P / R / F1 per language, metonymy F1 and tone toward each city."""
-        report = _run(lambda: ev.run_annotated(settings.config_dir, data, split, limit,
-                                               topics=False))
-        if as_json:
-            click.echo(json.dumps({k: report[k] for k in ("cities", "city_sentiment")},
-                                  ensure_ascii=False, indent=2))
-            return
-        click.echo("\n".join([
-            _SPLIT_TITLES.get(split, split), *format_cities(report["cities"]),
-            *format_classification("tone toward each city (macro-F1 over neg/neu/pos)",
-                                   report["city_sentiment"])]))
-
-    @eval_group.command("topics")
-    @click.option("--data", type=click.Path(path_type=Path),
-                  default=ev.DEFAULT_EVAL_DIR / "topics.jsonl", show_default=True,
-                  help="Annotated topics (JSON lines).")
-    @click.option("--split", type=_SPLITS, default="test", show_default=True)
-    @_common
-    @click.pass_obj
-    def topics(settings: Any, data: Path, split: str, limit: int | None, as_json: bool) -> None:
-        """Topic precision / recall per topic."""
-        report = _run(lambda: ev.run_annotated(settings.config_dir, data, split, limit))
-        _emit(report["topics"], as_json, format_topics)
-
-    @eval_group.command("all")
-    @click.option("--data", type=click.Path(path_type=Path), default=ev.DEFAULT_REALDATA,
-                  show_default=True, help="The realdata folder (langid/, sentiment/).")
-    @click.option("--eval-dir", type=click.Path(path_type=Path), default=ev.DEFAULT_EVAL_DIR,
-                  show_default=True, help="Folder with cities.jsonl and topics.jsonl.")
-    @_common
-    @click.pass_obj
-    def run_all(settings: Any, data: Path, eval_dir: Path, limit: int | None,
-                as_json: bool) -> None:
-        """Every evaluation, with the default data paths."""
-        config = settings.config_dir
-        report = {
-            "language": _run(lambda: ev.run_language(config, data / "langid", limit)),
-            "sentiment": _run(lambda: ev.run_sentiment(config, data / "sentiment", None, limit)),
-            "annotated": _run(lambda: ev.run_splits(config, eval_dir, limit)),
-            "calibration": _run(lambda: ev.run_calibration(
-                config, eval_dir / "cities.jsonl",
-                lingua_dir=data / "langid" / "lingua_sentences")),
-        }
-        if as_json:
-            click.echo(json.dumps(report, ensure_ascii=False, indent=2))
-            return
-        lines = [*format_language(report["language"]), "",
-                 *format_sentiment(report["sentiment"])]
-        for split, block in report["annotated"].items():
-            lines += ["", f"=== {_SPLIT_TITLES[split]} ===", *format_cities(block["cities"]),
-                      *format_classification("tone toward each city (macro-F1 over "
-                                             "neg/neu/pos)", block["city_sentiment"])]
-            if block.get("topics"):
-                lines += format_topics(block["topics"])
-        if "blind" not in report["annotated"]:
-            lines += ["", f"(no blind set at {eval_dir / ev.BLIND_FILE})"]
-        lines += ["", *format_calibration(report["calibration"])]
-        click.echo("\n".join(lines))
-
-    @eval_group.command("calibration")
-    @click.option("--data", type=click.Path(path_type=Path),
-                  default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True)
-    @click.option("--split", type=_SPLITS, default="dev", show_default=True)
-    @click.option("--lingua", type=click.Path(path_type=Path),
-                  default=ev.DEFAULT_REALDATA / "langid" / "lingua_sentences",
-                  show_default=True, help="Unlabelled sentences per language (skipped if "
-                                          "missing).")
-    @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-    @click.pass_obj
-    def calibration(settings: Any, data: Path, split: str, lingua: Path, as_json: bool) -> None:
-        """Share of negative tone toward cities per language, with and without the
-        per-language calibration of the trained tone model, against the annotation."""
-        _emit(_run(lambda: ev.run_calibration(settings.config_dir, data, split,
-                                              lingua_dir=lingua)),
-              as_json, format_calibration)
+    cli.add_command(eval_group)

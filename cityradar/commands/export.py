@@ -56,62 +56,65 @@ def _run(settings: Settings, fmt: str, out: Path | None,
                + (f" to {out}" if out and str(out) != "-" else ""), err=True)
 
 
+@click.group("export")
+def export() -> None:
+    """Export stored articles or alerts (JSON lines, CSV, Parquet), streamed."""
+
+@export.command("articles")
+@click.option("--city", "cities", multiple=True, metavar="ID")
+@click.option("--language", "languages", multiple=True, metavar="CODE")
+@click.option("--topic", "topics", multiple=True, metavar="ID")
+@click.option("--sentiment", "sentiments", multiple=True,
+              type=click.Choice(["negative", "neutral", "positive"]))
+@click.option("--outlet", "outlets", multiple=True, metavar="NAME")
+@click.option("--country", "countries", multiple=True, metavar="CC")
+@click.option("--voice", type=click.Choice(["foreign", "own"]))
+@click.option("--from", "date_from", type=_DAY, help="Published on or after (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=_DAY, help="Published on or before (YYYY-MM-DD).")
+@click.option("--unique", is_flag=True, help="Only first-seen copies of syndicated stories.")
+@click.option("--with-body", is_flag=True, help="Include the full text (body) column.")
+@_FORMAT
+@_OUT
+@click.pass_obj
+def articles(settings: Settings, cities, languages, topics, sentiments, outlets, countries,
+             voice, date_from, date_to, unique: bool, with_body: bool, fmt: str,
+             out: Path | None) -> None:
+    """Articles matching the filters, oldest first (unknown dates last)."""
+    from search.export import export_articles
+    from search.store import ArticleFilter
+
+    if date_from and date_to and date_from > date_to:
+        raise click.UsageError("--from is after --to")
+    filters = ArticleFilter(
+        cities=cities, languages=languages, topics=topics, sentiment_labels=sentiments,
+        outlets=outlets, countries=countries, voice=voice,
+        date_from=date_from.date() if date_from else None,
+        date_to=date_to.date() if date_to else None, unique_stories=unique)
+    _run(settings, fmt, out,
+         lambda store, handle: export_articles(store.iter_articles(filters), fmt, handle,
+                                               with_body), "articles")
+
+@export.command("alerts")
+@click.option("--city", "cities", multiple=True, metavar="ID")
+@click.option("--kind", "kinds", multiple=True,
+              type=click.Choice(["volume_surge", "negative_spike"]))
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["new", "acknowledged", "resolved"]))
+@click.option("--since", type=_DAY, help="Episodes ending on or after (YYYY-MM-DD).")
+@_FORMAT
+@_OUT
+@click.pass_obj
+def alerts(settings: Settings, cities, kinds, statuses, since, fmt: str,
+           out: Path | None) -> None:
+    """Alert episodes, newest first, with status, notes and evidence story ids."""
+    from search.export import export_alerts
+
+    day = since.date() if since else None
+    _run(settings, fmt, out,
+         lambda store, handle: export_alerts(
+             store.iter_alerts(cities=cities, kinds=kinds, statuses=statuses, since=day),
+             fmt, handle), "alerts")
+
+
 def register(cli: click.Group) -> None:
-    @cli.group("export")
-    def export() -> None:
-        """Export stored articles or alerts (JSON lines, CSV, Parquet), streamed."""
-
-    @export.command("articles")
-    @click.option("--city", "cities", multiple=True, metavar="ID")
-    @click.option("--language", "languages", multiple=True, metavar="CODE")
-    @click.option("--topic", "topics", multiple=True, metavar="ID")
-    @click.option("--sentiment", "sentiments", multiple=True,
-                  type=click.Choice(["negative", "neutral", "positive"]))
-    @click.option("--outlet", "outlets", multiple=True, metavar="NAME")
-    @click.option("--country", "countries", multiple=True, metavar="CC")
-    @click.option("--voice", type=click.Choice(["foreign", "own"]))
-    @click.option("--from", "date_from", type=_DAY, help="Published on or after (YYYY-MM-DD).")
-    @click.option("--to", "date_to", type=_DAY, help="Published on or before (YYYY-MM-DD).")
-    @click.option("--unique", is_flag=True, help="Only first-seen copies of syndicated stories.")
-    @click.option("--with-body", is_flag=True, help="Include the full text (body) column.")
-    @_FORMAT
-    @_OUT
-    @click.pass_obj
-    def articles(settings: Settings, cities, languages, topics, sentiments, outlets, countries,
-                 voice, date_from, date_to, unique: bool, with_body: bool, fmt: str,
-                 out: Path | None) -> None:
-        """Articles matching the filters, oldest first (unknown dates last)."""
-        from search.export import export_articles
-        from search.store import ArticleFilter
-
-        if date_from and date_to and date_from > date_to:
-            raise click.UsageError("--from is after --to")
-        filters = ArticleFilter(
-            cities=cities, languages=languages, topics=topics, sentiment_labels=sentiments,
-            outlets=outlets, countries=countries, voice=voice,
-            date_from=date_from.date() if date_from else None,
-            date_to=date_to.date() if date_to else None, unique_stories=unique)
-        _run(settings, fmt, out,
-             lambda store, handle: export_articles(store.iter_articles(filters), fmt, handle,
-                                                   with_body), "articles")
-
-    @export.command("alerts")
-    @click.option("--city", "cities", multiple=True, metavar="ID")
-    @click.option("--kind", "kinds", multiple=True,
-                  type=click.Choice(["volume_surge", "negative_spike"]))
-    @click.option("--status", "statuses", multiple=True,
-                  type=click.Choice(["new", "acknowledged", "resolved"]))
-    @click.option("--since", type=_DAY, help="Episodes ending on or after (YYYY-MM-DD).")
-    @_FORMAT
-    @_OUT
-    @click.pass_obj
-    def alerts(settings: Settings, cities, kinds, statuses, since, fmt: str,
-               out: Path | None) -> None:
-        """Alert episodes, newest first, with status, notes and evidence story ids."""
-        from search.export import export_alerts
-
-        day = since.date() if since else None
-        _run(settings, fmt, out,
-             lambda store, handle: export_alerts(
-                 store.iter_alerts(cities=cities, kinds=kinds, statuses=statuses, since=day),
-                 fmt, handle), "alerts")
+    cli.add_command(export)

@@ -1,6 +1,4 @@
 """`cityradar import FILE` and `cityradar dedupe` (re-cluster syndicated copies in the store).
-
-Registered after ``ingest``, so this ``import`` replaces that module's placeholder.
 """
 
 from __future__ import annotations

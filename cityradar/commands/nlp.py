@@ -1,4 +1,4 @@
-"""`cityradar tag` (the NLP stage on JSON lines); `eval` and `models` are issue 5."""
+"""`cityradar tag` (the NLP stage on JSON lines)."""
 
 from __future__ import annotations
 
@@ -54,43 +54,46 @@ def _read_articles(stream: IO[str]) -> Iterator[tuple[int, Article | str]]:
             yield number, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+@click.command("tag")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Articles tagged (and written) per batch.")
+@click.pass_obj
+def tag(settings: Any, batch_size: int) -> None:
+    """Tag JSON lines of articles from stdin; write tagged JSON lines to stdout.
+
+    Each line: an article (Article.to_dict) or at least {"title", "summary", "url"}.
+    A malformed line is reported on stderr with its number and skipped; the exit code is
+    then 1.
+    """
+    from cityradar.config import ConfigError
+    from nlp.pipeline import Tagger
+
+    try:
+        tagger = Tagger.from_config(settings.config_dir)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    failed = 0
+    pending: list[Article] = []
+
+    def flush() -> None:
+        for article in tagger.tag(pending):
+            click.echo(json.dumps(article.to_dict(), ensure_ascii=False))
+        pending.clear()
+
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    for number, item in _read_articles(stdin):
+        if isinstance(item, str):
+            failed += 1
+            click.echo(f"cityradar tag: line {number}: {item}; skipped", err=True)
+            continue
+        pending.append(item)
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+    if failed:
+        click.echo(f"cityradar tag: {failed} line(s) skipped", err=True)
+        sys.exit(1)
+
+
 def register(cli: click.Group) -> None:
-    @cli.command("tag")
-    @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
-                  help="Articles tagged (and written) per batch.")
-    @click.pass_obj
-    def tag(settings: Any, batch_size: int) -> None:
-        """Tag JSON lines of articles from stdin; write tagged JSON lines to stdout.
-
-        Each line: an article (Article.to_dict) or at least {"title", "summary", "url"}.
-        A malformed line is reported on stderr with its number and skipped; the exit code is
-        then 1.
-        """
-        from cityradar.config import ConfigError
-        from nlp.pipeline import Tagger
-
-        try:
-            tagger = Tagger.from_config(settings.config_dir)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from exc
-        failed = 0
-        pending: list[Article] = []
-
-        def flush() -> None:
-            for article in tagger.tag(pending):
-                click.echo(json.dumps(article.to_dict(), ensure_ascii=False))
-            pending.clear()
-
-        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
-        for number, item in _read_articles(stdin):
-            if isinstance(item, str):
-                failed += 1
-                click.echo(f"cityradar tag: line {number}: {item}; skipped", err=True)
-                continue
-            pending.append(item)
-            if len(pending) >= batch_size:
-                flush()
-        flush()
-        if failed:
-            click.echo(f"cityradar tag: {failed} line(s) skipped", err=True)
-            sys.exit(1)
+    cli.add_command(tag)

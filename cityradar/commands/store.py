@@ -86,49 +86,52 @@ def _copy_fetch_state(source: Store, target: Store) -> int:
     return len(states)
 
 
+@click.command("migrate")
+@click.option("--from", "source_url", required=True, metavar="URL",
+              help="Source store: sqlite:///path.db or http(s)://es-host:9200.")
+@click.option("--to", "target_url", required=True, metavar="URL",
+              help="Target store: sqlite:///path.db or http(s)://es-host:9200.")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 50_000))
+def migrate_command(source_url: str, target_url: str, batch_size: int) -> None:
+    """Copy articles, alerts, fetch state, source health and metadata between stores."""
+    from search import open_store
+
+    if source_url == target_url:
+        raise click.UsageError("--from and --to name the same store")
+    if not source_url.startswith(("http://", "https://")):
+        source_path = Path(source_url.removeprefix("sqlite:///"))
+        if not source_path.is_file():
+            raise click.UsageError(f"source store {source_path} does not exist")
+    try:
+        source = open_store(source_url)
+    except StoreError as exc:
+        raise click.ClickException(f"cannot open source: {exc}") from exc
+    try:
+        target = open_store(target_url)
+    except StoreError as exc:
+        source.close()
+        raise click.ClickException(f"cannot open target: {exc}") from exc
+    try:
+        health = source.health()
+        if not health.get("ok"):
+            raise click.ClickException(f"source not usable: {health.get('detail')}")
+
+        def progress(done: int, total: int) -> None:
+            click.echo(f"articles {done}/{total}", err=True)
+
+        counts = migrate(source, target, batch_size=batch_size, progress=progress)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        source.close()
+        target.close()
+    click.echo(
+        "migrated " + ", ".join(f"{count} {kind.replace('_', ' ')}"
+                                for kind, count in counts.items()
+                                if kind not in ("failed", "spooled"))
+        + f"; count check ok ({counts['articles']} articles)"
+    )
+
+
 def register(cli: click.Group) -> None:
-    @cli.command("migrate")
-    @click.option("--from", "source_url", required=True, metavar="URL",
-                  help="Source store: sqlite:///path.db or http(s)://es-host:9200.")
-    @click.option("--to", "target_url", required=True, metavar="URL",
-                  help="Target store: sqlite:///path.db or http(s)://es-host:9200.")
-    @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 50_000))
-    def migrate_command(source_url: str, target_url: str, batch_size: int) -> None:
-        """Copy articles, alerts, fetch state, source health and metadata between stores."""
-        from search import open_store
-
-        if source_url == target_url:
-            raise click.UsageError("--from and --to name the same store")
-        if not source_url.startswith(("http://", "https://")):
-            source_path = Path(source_url.removeprefix("sqlite:///"))
-            if not source_path.is_file():
-                raise click.UsageError(f"source store {source_path} does not exist")
-        try:
-            source = open_store(source_url)
-        except StoreError as exc:
-            raise click.ClickException(f"cannot open source: {exc}") from exc
-        try:
-            target = open_store(target_url)
-        except StoreError as exc:
-            source.close()
-            raise click.ClickException(f"cannot open target: {exc}") from exc
-        try:
-            health = source.health()
-            if not health.get("ok"):
-                raise click.ClickException(f"source not usable: {health.get('detail')}")
-
-            def progress(done: int, total: int) -> None:
-                click.echo(f"articles {done}/{total}", err=True)
-
-            counts = migrate(source, target, batch_size=batch_size, progress=progress)
-        except StoreError as exc:
-            raise click.ClickException(str(exc)) from exc
-        finally:
-            source.close()
-            target.close()
-        click.echo(
-            "migrated " + ", ".join(f"{count} {kind.replace('_', ' ')}"
-                                    for kind, count in counts.items()
-                                    if kind not in ("failed", "spooled"))
-            + f"; count check ok ({counts['articles']} articles)"
-        )
+    cli.add_command(migrate_command)

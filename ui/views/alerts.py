@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from alerts.episodes import ALLOWED_TRANSITIONS
+from alerts.episodes import triage_choices
 from cityradar.records import ALERT_KINDS, ALERT_STATUSES, Alert, Article
 from ui import auth, charts, data, safe
 from ui.downloads import alerts_frame, articles_frame, csv_download
@@ -156,9 +156,9 @@ def render_terms(alert: Alert) -> None:
 
 def render_triage(alert: Alert) -> None:
     st.subheader("Triage")
-    # the same transition rules as `cityradar alerts ack/resolve` (alerts.episodes); choosing
-    # the current status adds a note only
-    choices = [*sorted(ALLOWED_TRANSITIONS.get(alert.status, ())), alert.status]
+    # only the moves the lifecycle allows (alerts.episodes, as `cityradar alerts ack/resolve`);
+    # choosing the current status adds a note only
+    choices = triage_choices(alert.status)
     left, right = st.columns([1, 3])
     status = left.selectbox("Set status", choices, key=f"triage_status_{alert.id}")
     note = right.text_area("Note", key=f"triage_note_{alert.id}", height=80,

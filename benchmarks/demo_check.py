@@ -1,4 +1,6 @@
-"""Check the detectors against the SYNTHETIC demo corpus across seeds, without the tagger.
+"""Check the detectors against the SYNTHETIC demo corpus across seeds, without the tagger
+(a benchmark harness: benchmarks/bench_detect_seeds.py and a slow test use it; nothing that
+runs in production imports it).
 
 ``ingest.demo_corpus.generate(seed)`` records the generator's intent in ``extras["truth"]``
 (city, tone, mention kind, language). Daily series built from it (foreign voice, place mentions
@@ -18,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from alerts.detect import LANGUAGE_GROUPS, language_group_of
-from alerts.detectors import DailySeries, DetectorConfig, detect_all
+from alerts.detectors import LANGUAGE_GROUPS, DailySeries, DetectorConfig, detect_all
 from alerts.episodes import Episode
+from alerts.run_detection import language_group_of
 
 WUHAN_WINDOW = (date(2019, 12, 31), date(2020, 1, 23))
 BEIJING_WINDOW = (date(2020, 6, 11), date(2020, 6, 16))

@@ -1,4 +1,5 @@
-"""Alert episodes from stored coverage: daily counts per city -> detectors -> Alert upserts.
+"""Running detection over the store: stored coverage -> daily counts per city and language group
+-> the detectors (alerts/detectors.py, the algorithms) -> alert episodes upserted as ``Alert``.
 
 Idempotent: an episode's id is ``city:kind:start:group``, so re-running detection over the
 same data writes nothing. An episode that grows (later end, bigger peak) or closes is updated
@@ -15,7 +16,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from alerts.detectors import (
-    LANGUAGE_GROUP_NAMES,
     DailySeries,
     Detection,
     DetectorConfig,
@@ -28,8 +28,7 @@ from search.store import ArticleFilter, Store
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_GROUP = "all"
-LANGUAGE_GROUPS: tuple[str, ...] = LANGUAGE_GROUP_NAMES
+ALL_LANGUAGES = "all"  # the language group of every language together
 
 
 def language_group_of(language: str) -> str:
@@ -37,7 +36,7 @@ def language_group_of(language: str) -> str:
     return "en" if language == "en" else "other"
 
 
-def alert_id(city: str, kind: str, start: date, language_group: str = LANGUAGE_GROUP) -> str:
+def alert_id(city: str, kind: str, start: date, language_group: str = ALL_LANGUAGES) -> str:
     return f"{city}:{kind}:{start.isoformat()}:{language_group}"
 
 
@@ -56,14 +55,14 @@ class GroupSeries:
 
 
 def group_series(store: Store, until: date | None = None,
-                 groups: tuple[str, ...] = (LANGUAGE_GROUP,)) -> dict[str, GroupSeries]:
+                 groups: tuple[str, ...] = (ALL_LANGUAGES,)) -> dict[str, GroupSeries]:
     """Daily foreign coverage per language group and city (place mentions only).
 
     Every group shares one day range: from the first stored day to ``until`` (default: the
     last stored day); days without articles are 0. Groups other than "all" sum the
     per-language counts of ``store.aggregate(group_by=("city", "language"))``.
     """
-    by_language = any(group != LANGUAGE_GROUP for group in groups)
+    by_language = any(group != ALL_LANGUAGES for group in groups)
     rows = store.aggregate(
         ArticleFilter(include_government=False, voice="foreign"),
         interval="day",
@@ -79,7 +78,7 @@ def group_series(store: Store, until: date | None = None,
             continue
         language = row.key.get("language") or "und"
         for group in groups:
-            if group != LANGUAGE_GROUP and group != language_group_of(language):
+            if group != ALL_LANGUAGES and group != language_group_of(language):
                 continue
             counts[(group, city)][row.bucket] += float(row.count)
             negative[(group, city)][row.bucket] += float(row.negative)
@@ -98,14 +97,8 @@ def group_series(store: Store, until: date | None = None,
     return result
 
 
-def city_series(store: Store, until: date | None = None) -> dict[str, DailySeries]:
-    """Daily foreign coverage per city, all languages (see ``group_series``)."""
-    found = group_series(store, until)
-    return found[LANGUAGE_GROUP].series if found else {}
-
-
 def _fresh_alert(city: str, episode: Episode, evidence: dict, at: datetime,
-                 language_group: str = LANGUAGE_GROUP) -> Alert:
+                 language_group: str = ALL_LANGUAGES) -> Alert:
     return Alert(
         id=alert_id(city, episode.kind, episode.start, language_group),
         city=city,
@@ -184,7 +177,7 @@ def update_alerts(
     by_group = group_series(store, until=_as_day(now), groups=config.language_groups)
     written: list[Alert] = []
     for group, found in by_group.items():
-        languages = () if group == LANGUAGE_GROUP else tuple(sorted(found.languages))
+        languages = () if group == ALL_LANGUAGES else tuple(sorted(found.languages))
         for city, detections in detect_cities(found.series, config).items():
             for detection in detections:
                 for episode in detection.episodes:
@@ -203,7 +196,7 @@ def update_alerts(
 
 
 def _upsert_episode(store: Store, city: str, episode: Episode, detection: Detection,
-                    config: DetectorConfig, group: str = LANGUAGE_GROUP,
+                    config: DetectorConfig, group: str = ALL_LANGUAGES,
                     languages: tuple[str, ...] = ()) -> Alert | None:
     at = datetime.now(UTC)
     existing = store.get_alert(alert_id(city, episode.kind, episode.start, group))
