@@ -26,7 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_store import _load, build_large, timed
-from reports.planner import build_plan, find_pickups
+from reports.pickups import find_pickups
+from reports.planner import build_plan
 from search.sqlite_store import pick_rollup
 from search.store import ArticleFilter, market_group
 

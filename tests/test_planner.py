@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 
 from cityradar.records import Article
+from reports.pickups import find_pickups, pickups_by_country
 from reports.planner import (
     build_plan,
     change_test,
-    find_pickups,
     headlines,
     market_summary,
     peer_rows,
-    pickups_by_country,
     previous_period,
 )
 from search.sqlite_store import SQLiteStore
@@ -216,7 +215,7 @@ def test_picked_up_abroad_links_the_same_story_only(store: Store) -> None:
 def test_pickup_linking_precision_on_the_hand_labelled_set() -> None:
     """data/eval/pickups.jsonl: 12 own-voice stories, 43 foreign reports labelled by hand
     (same story or not). Thresholds were set on the demo corpus before the set was labelled."""
-    from reports.planner import evaluate_pickup_links
+    from reports.pickups import evaluate_pickup_links
 
     result = evaluate_pickup_links()
     assert result.true_positive + result.false_negative == 22

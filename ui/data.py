@@ -355,7 +355,7 @@ def planner_headlines(url: str, plan: Any, city: str, market: str, topic: str,
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def planner_pickups(url: str, config: str, city: str, start: date, end: date) -> list[Any]:
-    """The city's own-voice stories picked up abroad (reports.planner.Pickup)."""
-    from reports.planner import find_pickups
+    """The city's own-voice stories picked up abroad (reports.pickups.Pickup)."""
+    from reports.pickups import find_pickups
 
     return find_pickups(get_store(url), city, start, end, config_dir=Path(config))

@@ -19,7 +19,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def _table(plan: Any, pickups: dict[str, list[Any]]) -> str:
-    from reports.planner import market_summary, pickups_by_country
+    from reports.pickups import pickups_by_country
+    from reports.planner import market_summary
 
     lines = [
         f"Foreign coverage by {plan.by}: {plan.start} .. {plan.end} "
@@ -82,15 +83,8 @@ def topics(ctx: click.Context, cities: tuple[str, ...], date_from: str | None,
     falling against a comparison period, and the city's own stories picked up abroad."""
     from cityradar.config import ConfigError
     from nlp.gazetteer import load_cities
-    from reports.planner import (
-        build_plan,
-        default_period,
-        find_pickups,
-        market_summary,
-        peer_rows,
-        pickups_by_country,
-        topic_catalog,
-    )
+    from reports.pickups import find_pickups, pickups_by_country
+    from reports.planner import build_plan, default_period, market_summary, peer_rows, topic_catalog
     from search.export import spreadsheet_safe
     from search.store import ArticleFilter, StoreError
 

@@ -10,13 +10,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from reports.planner import (
-    TEST_NAME,
-    default_period,
-    peer_rows,
-    pickups_by_country,
-    previous_period,
-)
+from reports.pickups import pickups_by_country
+from reports.planner import TEST_NAME, default_period, peer_rows, previous_period
 from ui import data
 from ui import safe as safe_text
 from ui.downloads import csv_download
