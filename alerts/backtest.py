@@ -19,6 +19,7 @@ from pathlib import Path
 from alerts.detectors import DailySeries, DetectorConfig
 from alerts.episodes import Episode
 from alerts.run_detection import detect_cities
+from cityradar.files import read_utf8_text
 
 REQUIRED_COLUMNS = ("date", "city", "count")
 ROW_FIELDS = ("city", "kind", "start", "peak", "end", "observed", "expected", "severity")
@@ -49,12 +50,7 @@ def _number(text: str, column: str, where: str) -> float:
 
 def read_series_csv(path: Path) -> dict[str, DailySeries]:
     """Per-city daily series over the file's whole date range (missing days are 0)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise SeriesFileError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise SeriesFileError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    text = read_utf8_text(path, SeriesFileError)
     counts: dict[str, dict[date, float]] = defaultdict(dict)
     negative: dict[str, dict[date, float]] = defaultdict(dict)
     with io.StringIO(text, newline="") as handle:

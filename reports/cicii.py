@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from cityradar.config import ConfigError, ConfigModel, check, load_yaml, validate
+from cityradar.files import read_utf8_text
 
 META_PREFIX = "cicii:indicators:"
 DIMENSION_IDS = ("media", "social", "innovation", "cognition")
@@ -132,12 +133,7 @@ def tier_of(total: float, tiers: Sequence[float]) -> int:
 
 def _rows(path: Path | str, columns: Sequence[str]) -> Iterable[tuple[int, dict[str, str]]]:
     """(line number, row) for each data row; the header must hold ``columns``."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise CiciiInputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise CiciiInputError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    text = read_utf8_text(path, CiciiInputError)
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None:
