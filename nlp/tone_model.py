@@ -50,6 +50,13 @@ _URL = re.compile(r"https?://\S+|www\.\S+")
 _DIGITS = re.compile(r"\d")
 
 
+_WORD = re.compile(r"\w")
+
+
+def _has_words(text: str) -> bool:
+    return bool(_WORD.search(text))
+
+
 def normalise(text: str) -> str:
     """Lower case, handles and links dropped, digits folded (tweets and news alike)."""
     text = _URL.sub(" ", _USER.sub(" ", text))
@@ -197,6 +204,7 @@ class TrainedSentimentScorer:
         raw = self.raw_scores(texts, languages)
         if self.calibrated:
             raw = raw * np.array([self.model.scale_for(lang) for lang in languages])
+        raw[[not _has_words(text) for text in texts]] = 0.0  # no text, no tone (not the prior)
         return [round(float(v), 4) for v in np.clip(raw, -1.0, 1.0)]
 
 
@@ -299,4 +307,5 @@ class E5SentimentScorer:
         lexicon_scores = self.lexicon.score_batch(texts, languages)
         has = [lang in self.lexicon.languages for lang in languages]
         raw = self.head.raw_scores(e5_features(embeddings, lexicon_scores, has))
+        raw[[not _has_words(text) for text in texts]] = 0.0
         return [round(float(v), 4) for v in np.clip(raw, -1.0, 1.0)]
