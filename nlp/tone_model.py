@@ -14,10 +14,10 @@ knows less would read as "more neutral" and the share-negative series would move
 language mix of coverage. Two calibrations, both fitted by the trainer:
 * languages with labelled training text (the 8 xlm-t languages) get their own label
   thresholds, chosen on out-of-fold scores of their training rows;
-* every other language gets ``language_scale[lang]``, which stretches its scores so that the
-  90th percentile of |score| on ordinary sentences of that language (lingua's test
-  sentences, unlabelled) equals that of the training languages; the overall thresholds then
-  apply.
+* every other language gets ``language_scale[lang]``, which stretches its scores so that it
+  gives the same share of ordinary sentences (lingua's test sentences, unlabelled) a tone as
+  the trained languages do with their own thresholds (bounds 0.7-3); the overall thresholds
+  then apply. Hindi is treated like the untrained languages: xlm-t's Hindi is romanised.
 `cityradar eval calibration` shows the effect per language on the dev split.
 
 The file (``nlp/data/tone_model.npz``) keeps only the hashed columns that carry a weight, as

@@ -106,7 +106,7 @@ def main() -> int:
     negative, positive, f1 = base.best_thresholds(best_oof, labels)
     lang_array = np.array(languages)
     per_language = {}
-    for language in sorted({t.group for t in tweets}):
+    for language in sorted({t.group for t in tweets} - base.OWN_THRESHOLDS_EXCLUDED):
         rows = lang_array == language
         neg_l, pos_l, _ = base.best_thresholds(best_oof[rows], labels[rows])
         per_language[language] = [neg_l, pos_l]
