@@ -12,7 +12,7 @@ The score of a text is P(positive) - P(negative), in [-1, 1], then put on a comm
 language: the model is much surer of itself in languages it was trained on, so a language it
 knows less would read as "more neutral" and the share-negative series would move with the
 language mix of coverage. Two calibrations, both fitted by the trainer:
-* languages with labelled training text (the 8 xlm-t languages) get their own label
+* languages with labelled training text (the xlm-t languages but Hindi) get their own label
   thresholds, chosen on out-of-fold scores of their training rows;
 * every other language gets ``language_scale[lang]``, which stretches its scores so that it
   gives the same share of ordinary sentences (lingua's test sentences, unlabelled) a tone as
