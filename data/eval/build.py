@@ -8,6 +8,8 @@ Source lines: ``lang | text | mentions | topics`` where mentions is ``-`` or
 list of short topic names (see TOPIC_NAMES). Only the offsets are computed here: each surface
 is looked up in the text after the previous mention, as a whole word in spaced scripts, and
 the span is checked to equal the surface. The labels are the annotator's.
+``source/dev/<lang>.txt`` (same format) holds extra development sentences: all ``split: dev``,
+ids ``<lang>-dNN``; the split of ``source/<lang>.txt`` lines is unchanged by them.
 """
 
 from __future__ import annotations
@@ -87,7 +89,9 @@ def main() -> int:
     topics = set(yaml.safe_load((CONFIG / "topics.yaml").read_text())["topics"])
     records: list[dict] = []
     errors = 0
-    for path in sorted((HERE / "source").glob("*.txt")):
+    extra_dev = sorted((HERE / "source" / "dev").glob("*.txt"))
+    for path in sorted((HERE / "source").glob("*.txt")) + extra_dev:
+        only_dev = path in extra_dev
         count = 0
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip() or line.startswith("#"):
@@ -99,8 +103,11 @@ def main() -> int:
                 errors += 1
                 continue
             count += 1
-            record = {"id": f"{record['lang']}-{count:03d}",
-                      "split": "dev" if count % DEV_EVERY == 1 else "test", **record}
+            if only_dev:  # source/dev/: extra development sentences, never test
+                record = {"id": f"{record['lang']}-d{count:02d}", "split": "dev", **record}
+            else:
+                record = {"id": f"{record['lang']}-{count:03d}",
+                          "split": "dev" if count % DEV_EVERY == 1 else "test", **record}
             records.append(record)
     if errors:
         return 1
