@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 import train_tone_model as base  # noqa: E402
 
-from nlp import evaluation as ev  # noqa: E402
+from nlp import eval_sets  # noqa: E402
 from nlp.sentiment import LexiconSentimentScorer  # noqa: E402
 from nlp.tone_model import (  # noqa: E402
     CLASSES,
@@ -72,14 +72,14 @@ def scores_of(model, matrix: np.ndarray) -> np.ndarray:  # type: ignore[no-untyp
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--realdata", type=Path, default=ev.DEFAULT_REALDATA)
+    parser.add_argument("--realdata", type=Path, default=eval_sets.DEFAULT_REALDATA)
     parser.add_argument("--out", type=Path, default=E5_HEAD_PATH)
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--news-weight", type=float, default=base.NEWS_WEIGHT)
     args = parser.parse_args()
     started = time.perf_counter()
     lexicon = LexiconSentimentScorer.from_config(base.CONFIG_DIR)
-    tweets = ev.load_xlmt(args.realdata / "sentiment" / "xlmt_tweets", split="train")
+    tweets = eval_sets.load_xlmt(args.realdata / "sentiment" / "xlmt_tweets", split="train")
     news = base.dev_news_rows(lexicon)
     languages = [t.group for t in tweets] + [n[0] for n in news]
     texts = [t.text for t in tweets] + [n[1] for n in news]

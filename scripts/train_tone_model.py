@@ -29,6 +29,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from nlp import eval_sets  # noqa: E402
 from nlp import evaluation as ev  # noqa: E402
 from nlp.sentiment import ClauseSplitter, LexiconSentimentScorer  # noqa: E402
 from nlp.tone_model import CLASSES, DEFAULT_MODEL_PATH, ToneModel, features  # noqa: E402
@@ -53,7 +54,7 @@ def dev_news_rows(lexicon: LexiconSentimentScorer) -> list[tuple[str, str, str]]
     languages (HELD_OUT_LANGUAGES)."""
     splitter = ClauseSplitter(lexicon.rules)
     rows = []
-    for sentence in ev.load_annotated(ev.DEFAULT_EVAL_DIR / "cities.jsonl", "dev"):
+    for sentence in eval_sets.load_annotated(eval_sets.DEFAULT_EVAL_DIR / "cities.jsonl", "dev"):
         if sentence.lang in HELD_OUT_LANGUAGES:
             continue
         for city, label in sentence.city_sentiment.items():
@@ -134,7 +135,7 @@ def oof_report(oof: np.ndarray, labels: np.ndarray, languages: Sequence[str], is
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--realdata", type=Path, default=ev.DEFAULT_REALDATA)
+    parser.add_argument("--realdata", type=Path, default=eval_sets.DEFAULT_REALDATA)
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--news-weight", type=float, default=NEWS_WEIGHT,
                         help="weight of one dev news clause, in tweets")
@@ -148,7 +149,7 @@ def main() -> int:
     started = time.perf_counter()
     lexicon = LexiconSentimentScorer.from_config(CONFIG_DIR)
 
-    tweets = ev.load_xlmt(args.realdata / "sentiment" / "xlmt_tweets", split="train")
+    tweets = eval_sets.load_xlmt(args.realdata / "sentiment" / "xlmt_tweets", split="train")
     news = dev_news_rows(lexicon)
     languages = [t.group for t in tweets] + [n[0] for n in news]
     texts = [t.text for t in tweets] + [n[1] for n in news]
@@ -203,7 +204,7 @@ def main() -> int:
 
     # language scale from unlabelled sentences: every language gives the same share of
     # ordinary sentences a tone as the trained languages do with their own thresholds
-    sentences = ev.load_lingua_sentences(
+    sentences = eval_sets.load_lingua_sentences(
         args.realdata / "langid" / "lingua_sentences",
         ev.configured_languages(CONFIG_DIR), SCALE_SENTENCES)
     by_language: dict[str, list[str]] = {}

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from cityradar.cli import cli
 from cityradar.records import CityMention
+from nlp import eval_sets
 from nlp import evaluation as ev
 from tests.conftest import CONFIG_DIR, REPO_ROOT
 
@@ -60,8 +61,9 @@ def test_grouped_scores_report_each_group_and_overall() -> None:
     assert report["overall"]["accuracy"] == pytest.approx(0.6667, abs=1e-4)
 
 
-def _sentence(mentions: list[CityMention], **extra: object) -> ev.AnnotatedSentence:
-    return ev.AnnotatedSentence(id="s1", lang="en", text="x" * 60, mentions=mentions, **extra)
+def _sentence(mentions: list[CityMention], **extra: object) -> eval_sets.AnnotatedSentence:
+    return eval_sets.AnnotatedSentence(id="s1", lang="en", text="x" * 60, mentions=mentions,
+                                       **extra)
 
 
 def test_mentions_match_on_city_and_overlapping_span_one_to_one() -> None:
@@ -100,11 +102,11 @@ def test_city_sentiment_counts_an_unfound_city_as_neutral() -> None:
 
 
 def test_semeval_scores_map_to_labels_with_a_neutral_band() -> None:
-    band = ev.SEMEVAL_NEUTRAL_BAND
-    assert ev.semeval_label(-0.5) == "negative"
-    assert ev.semeval_label(band) == "positive"
-    assert ev.semeval_label(band / 2) == "neutral"
-    assert ev.semeval_label(-band / 2) == "neutral"
+    band = eval_sets.SEMEVAL_NEUTRAL_BAND
+    assert eval_sets.semeval_label(-0.5) == "negative"
+    assert eval_sets.semeval_label(band) == "positive"
+    assert eval_sets.semeval_label(band / 2) == "neutral"
+    assert eval_sets.semeval_label(-band / 2) == "neutral"
 
 
 def test_phrasebank_reads_iso_8859_1_and_reports_bad_lines(tmp_path: Path) -> None:
@@ -112,13 +114,13 @@ def test_phrasebank_reads_iso_8859_1_and_reports_bad_lines(tmp_path: Path) -> No
     good.write_bytes("Sales in Espoo rose 5 % to 3 M\u20ac .@positive\n".replace("\u20ac", "")
                      .encode("utf-8") + "Operating profit fell in Jyv\xe4skyl\xe4 .@negative\n"
                      .encode("iso-8859-1"))
-    items = ev.load_financial_phrasebank(good)
+    items = eval_sets.load_financial_phrasebank(good)
     assert [i.label for i in items] == ["positive", "negative"]
     assert "Jyväskylä" in items[1].text
     bad = tmp_path / "bad.txt"
     bad.write_text("no label here\n", encoding="utf-8")
-    with pytest.raises(ev.EvaluationDataError, match=r"bad.txt:1"):
-        ev.load_financial_phrasebank(bad)
+    with pytest.raises(eval_sets.EvaluationDataError, match=r"bad.txt:1"):
+        eval_sets.load_financial_phrasebank(bad)
 
 
 def test_annotated_loader_rejects_a_span_that_is_not_the_surface(tmp_path: Path) -> None:
@@ -126,8 +128,8 @@ def test_annotated_loader_rejects_a_span_that_is_not_the_surface(tmp_path: Path)
     line = {"id": "x", "lang": "en", "text": "Flooding in Wuhan", "mentions": [
         {"city": "wuhan", "surface": "Wuhan", "start": 11, "end": 16, "kind": "place"}]}
     path.write_text(json.dumps(line) + "\n", encoding="utf-8")
-    with pytest.raises(ev.EvaluationDataError, match=r"set.jsonl:1: mentions\[0\]"):
-        ev.load_annotated(path)
+    with pytest.raises(eval_sets.EvaluationDataError, match=r"set.jsonl:1: mentions\[0\]"):
+        eval_sets.load_annotated(path)
 
 
 # -- the annotated sets are valid ---------------------------------------------------------------
@@ -143,7 +145,7 @@ def config_ids() -> tuple[set[str], set[str]]:
 def test_annotated_city_set_is_valid_and_large_enough(config_ids: tuple[set[str], set[str]]
                                                       ) -> None:
     city_ids, _ = config_ids
-    sentences = ev.load_annotated(EVAL_DIR / "cities.jsonl")  # checks every span = surface
+    sentences = eval_sets.load_annotated(EVAL_DIR / "cities.jsonl")  # checks every span = surface
     assert len(sentences) >= 300
     assert {s.lang for s in sentences} >= REQUIRED_LANGUAGES
     assert len({s.id for s in sentences}) == len(sentences)
@@ -159,11 +161,11 @@ def test_annotated_city_set_is_valid_and_large_enough(config_ids: tuple[set[str]
 def test_annotated_topic_set_uses_configured_topics(config_ids: tuple[set[str], set[str]]
                                                     ) -> None:
     _, topic_ids = config_ids
-    sentences = ev.load_annotated(EVAL_DIR / "topics.jsonl")
+    sentences = eval_sets.load_annotated(EVAL_DIR / "topics.jsonl")
     assert len(sentences) >= 300
     for s in sentences:
         assert set(s.topics) <= topic_ids, s.id
-    cities = {s.id: s.text for s in ev.load_annotated(EVAL_DIR / "cities.jsonl")}
+    cities = {s.id: s.text for s in eval_sets.load_annotated(EVAL_DIR / "cities.jsonl")}
     assert {s.id: s.text for s in sentences} == cities
 
 
@@ -203,12 +205,13 @@ def test_eval_reports_a_missing_data_file_in_one_line(tmp_path: Path) -> None:
 
 
 def test_realdata_loaders_read_every_set(realdata: Path) -> None:
-    wili = ev.load_wili(realdata / "langid" / "wili2018_subset", limit=2)
+    wili = eval_sets.load_wili(realdata / "langid" / "wili2018_subset", limit=2)
     assert {"en", "de", "no", "ar"} <= {i.label for i in wili}
-    tweets = ev.load_xlmt(realdata / "sentiment" / "xlmt_tweets", limit=3)
-    assert len(tweets) == 3 * len(ev.XLMT_LANGUAGES)
+    tweets = eval_sets.load_xlmt(realdata / "sentiment" / "xlmt_tweets", limit=3)
+    assert len(tweets) == 3 * len(eval_sets.XLMT_LANGUAGES)
     for name in ("Sentences_AllAgree.txt", "Sentences_50Agree.txt"):  # UTF-8 and ISO-8859-1
-        assert ev.load_financial_phrasebank(realdata / "sentiment" / "financial_phrasebank" / name)
+        assert eval_sets.load_financial_phrasebank(
+            realdata / "sentiment" / "financial_phrasebank" / name)
 
 
 def test_eval_language_json_on_realdata(realdata: Path) -> None:

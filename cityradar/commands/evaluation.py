@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from nlp import eval_sets
 from nlp import evaluation as ev
 
 Report = dict[str, Any]
@@ -163,7 +164,7 @@ def _run(task: Callable[[], Report]) -> Report:
 
     try:
         return task()
-    except (ev.EvaluationDataError, ConfigError) as exc:
+    except (eval_sets.EvaluationDataError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -181,7 +182,8 @@ def eval_group() -> None:
     """Measure the NLP stage on the public sets and the annotated sets (data/eval)."""
 
 @eval_group.command("language")
-@click.option("--data", type=click.Path(path_type=Path), default=ev.DEFAULT_REALDATA / "langid",
+@click.option("--data", type=click.Path(path_type=Path),
+              default=eval_sets.DEFAULT_REALDATA / "langid",
               show_default=True, help="Folder with lingua_sentences/ and wili2018_subset/.")
 @_common
 @click.pass_obj
@@ -192,11 +194,11 @@ def language(settings: Any, data: Path, limit: int | None, as_json: bool) -> Non
 
 @eval_group.command("sentiment")
 @click.option("--data", type=click.Path(path_type=Path),
-              default=ev.DEFAULT_REALDATA / "sentiment", show_default=True,
+              default=eval_sets.DEFAULT_REALDATA / "sentiment", show_default=True,
               help="Folder with xlmt_tweets/, semeval2017_task5_headlines/, "
                    "financial_phrasebank/.")
 @click.option("--annotated", type=click.Path(path_type=Path),
-              default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True,
+              default=eval_sets.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True,
               help="Annotated set with the tone toward each city.")
 @_common
 @click.pass_obj
@@ -208,7 +210,7 @@ def sentiment(settings: Any, data: Path, annotated: Path, limit: int | None,
 
 @eval_group.command("cities")
 @click.option("--data", type=click.Path(path_type=Path),
-              default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True,
+              default=eval_sets.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True,
               help="Annotated city mentions (JSON lines).")
 @click.option("--split", type=_SPLITS, default="test", show_default=True,
               help="test (frozen), dev (misses listed) or all; for a set without splits "
@@ -230,7 +232,7 @@ def cities(settings: Any, data: Path, split: str, limit: int | None, as_json: bo
 
 @eval_group.command("topics")
 @click.option("--data", type=click.Path(path_type=Path),
-              default=ev.DEFAULT_EVAL_DIR / "topics.jsonl", show_default=True,
+              default=eval_sets.DEFAULT_EVAL_DIR / "topics.jsonl", show_default=True,
               help="Annotated topics (JSON lines).")
 @click.option("--split", type=_SPLITS, default="test", show_default=True)
 @_common
@@ -241,9 +243,9 @@ def topics(settings: Any, data: Path, split: str, limit: int | None, as_json: bo
     _emit(report["topics"], as_json, format_topics)
 
 @eval_group.command("all")
-@click.option("--data", type=click.Path(path_type=Path), default=ev.DEFAULT_REALDATA,
+@click.option("--data", type=click.Path(path_type=Path), default=eval_sets.DEFAULT_REALDATA,
               show_default=True, help="The realdata folder (langid/, sentiment/).")
-@click.option("--eval-dir", type=click.Path(path_type=Path), default=ev.DEFAULT_EVAL_DIR,
+@click.option("--eval-dir", type=click.Path(path_type=Path), default=eval_sets.DEFAULT_EVAL_DIR,
               show_default=True, help="Folder with cities.jsonl and topics.jsonl.")
 @_common
 @click.pass_obj
@@ -271,16 +273,16 @@ def run_all(settings: Any, data: Path, eval_dir: Path, limit: int | None,
         if block.get("topics"):
             lines += format_topics(block["topics"])
     if "blind" not in report["annotated"]:
-        lines += ["", f"(no blind set at {eval_dir / ev.BLIND_FILE})"]
+        lines += ["", f"(no blind set at {eval_dir / eval_sets.BLIND_FILE})"]
     lines += ["", *format_calibration(report["calibration"])]
     click.echo("\n".join(lines))
 
 @eval_group.command("calibration")
 @click.option("--data", type=click.Path(path_type=Path),
-              default=ev.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True)
+              default=eval_sets.DEFAULT_EVAL_DIR / "cities.jsonl", show_default=True)
 @click.option("--split", type=_SPLITS, default="dev", show_default=True)
 @click.option("--lingua", type=click.Path(path_type=Path),
-              default=ev.DEFAULT_REALDATA / "langid" / "lingua_sentences",
+              default=eval_sets.DEFAULT_REALDATA / "langid" / "lingua_sentences",
               show_default=True, help="Unlabelled sentences per language (skipped if "
                                       "missing).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
