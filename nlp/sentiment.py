@@ -337,26 +337,53 @@ def city_sentiment(
     languages: list[str] = []
     keys: list[tuple[int, str]] = []
     for index, (text, language, spans, _article) in enumerate(items):
+        masked = without_city_names(text, spans)
         for city, city_spans in spans.items():
-            clauses = dict.fromkeys(splitter.clause(text, s, e, language) for s, e in city_spans)
-            sentences = dict.fromkeys(splitter.sentence(text, s, e) for s, e in city_spans)
+            clauses = dict.fromkeys(splitter.clause(masked, s, e, language) for s, e in city_spans)
+            sentences = dict.fromkeys(splitter.sentence(masked, s, e) for s, e in city_spans)
             clause_texts.append(" . ".join(clauses))
             sentence_texts.append(" . ".join(sentences))
             languages.append(language)
             keys.append((index, city))
     clause_scores = scorer.score_batch(clause_texts, languages) if keys else []
     need_sentence = [i for i, score in enumerate(clause_scores)
-                     if not tone(score, languages[i])]
+                     if not (tone(score, languages[i])
+                             and has_content(clause_texts[i], languages[i]))]
     sentence_scores = scorer.score_batch(
         [sentence_texts[i] for i in need_sentence], [languages[i] for i in need_sentence]
     )
-    fallback = dict(zip(need_sentence, sentence_scores, strict=True))
+    fallback = {i: (score if has_content(sentence_texts[i], languages[i]) else 0.0)
+                for i, score in zip(need_sentence, sentence_scores, strict=True)}
     results: list[dict[str, float]] = [{} for _ in items]
     for position, (index, city) in enumerate(keys):
-        score = clause_scores[position]
+        score = (clause_scores[position]
+                 if has_content(clause_texts[position], languages[position]) else 0.0)
         if position in fallback:
             language = languages[position]
             score = next((s for s in (fallback[position], items[index][3])
                           if tone(s, language)), score)
         results[index][city] = score
     return results
+
+
+# Fewer word characters than this, once city names are blanked, and a clause says nothing about
+# the city ("In Chengdu," or a bare dateline): its tone comes from the sentence (or article).
+# In scripts written without spaces one character is about a syllable or a word.
+MIN_CONTENT_CHARS = 6
+MIN_CONTENT_CHARS_UNSPACED = 2
+
+
+def without_city_names(text: str, spans: Mapping[str, Sequence[tuple[int, int]]]) -> str:
+    """The text with every city mention blanked (same length, so spans stay valid): a model
+    must not read tone from which city is named (tweets and news teach it that one city's
+    name goes with bad news)."""
+    chars = list(text)
+    for city_spans in spans.values():
+        for start, end in city_spans:
+            chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def has_content(text: str, language: str) -> bool:
+    least = MIN_CONTENT_CHARS_UNSPACED if language in UNSPACED_LANGUAGES else MIN_CONTENT_CHARS
+    return sum(len(word) for word in _WORD.findall(text)) >= least
