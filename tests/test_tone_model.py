@@ -111,3 +111,21 @@ def test_misses_are_listed_for_the_dev_split_only(tmp_path: Path) -> None:
     blind = tmp_path / "blind.jsonl"
     _write_set(blind, "blind")
     assert ev.run_annotated(CONFIG_DIR, blind, None, topics=False)["cities"]["spurious"] == []
+
+
+def test_the_city_named_does_not_set_the_tone_toward_it(tagger: Tagger) -> None:
+    """The same sentence about two cities gets the same tone toward each: the model must not
+    read tone from the name (trained on tweets and news, it learns which names go with bad
+    news), and a clause with nothing but the name ("In Wuhan,") defers to its sentence."""
+    from nlp.sentiment import city_sentiment
+
+    tones = {}
+    for name in ("Wuhan", "Chengdu", "Beijing"):
+        text = f"In {name}, the new museum opened to crowds of delighted visitors."
+        start = text.index(name)
+        [tone] = city_sentiment(tagger.scorer, tagger.splitter,
+                                [(text, "en", {name: [(start, start + len(name))]}, 0.0)],
+                                tagger._carries_tone)
+        tones[name] = tone[name]
+    assert tones["Wuhan"] == pytest.approx(tones["Chengdu"]) == pytest.approx(tones["Beijing"])
+    assert tones["Wuhan"] > 0
