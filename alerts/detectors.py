@@ -172,8 +172,8 @@ _GROUPS = Annotated[
 
 
 class AlertsFile(schema_for(DetectorConfig, language_groups=_GROUPS)):  # type: ignore[misc]
-    """alerts.yaml; its ``notify:`` section is validated by NotifyConfig (alerts/notifiers.py
-    does not import this module, nor this module it: no import cycle)."""
+    """alerts.yaml; its ``notify:`` section is validated by NotifyConfig (alerts/notifiers.py,
+    which validates this whole file first; this module does not import it)."""
 
     notify: dict[str, Any] | None = None
 

@@ -32,6 +32,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from alerts.detectors import AlertsFile
 from cityradar.config import ConfigError, build, load_yaml, schema_for, validate
 from cityradar.records import Alert, AlertUpdate
 from cityradar.retry import RetryPolicy, transient_status
@@ -87,9 +88,9 @@ class NotifyConfig:
         path = None if config_dir is None else Path(config_dir) / "alerts.yaml"
         if path is None or not path.exists():
             return cls()
-        data = load_yaml(path)  # the other sections: DetectorConfig.load validates them
-        return cls.from_mapping(data.get("notify") if isinstance(data, Mapping) else None,
-                                f"{path}: notify")
+        # the whole file first, so a misspelt section is an error here too
+        section = validate(AlertsFile, load_yaml(path), path).notify
+        return cls.from_mapping(section, f"{path}: notify")
 
     @classmethod
     def from_mapping(cls, data: Any, where: str = "notify") -> NotifyConfig:

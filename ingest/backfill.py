@@ -37,6 +37,7 @@ from pydantic import Field
 from cityradar.config import build, load_yaml, schema_for, validate
 from cityradar.records import Article
 from cityradar.retry import RetryPolicy, transient_status
+from ingest.gdelt_doc import GdeltFile
 from ingest.gdelt_files import (
     CityLike,
     CityMatcher,
@@ -85,8 +86,8 @@ class BackfillConfig:
         path = Path(config_dir) / CONFIG_FILE
         if not path.exists():
             return cls()
-        data = load_yaml(path)  # the other sections: GdeltDocConfig.load validates them
-        section = data.get("files") if isinstance(data, dict) else None
+        # the whole file first, so a misspelt section is an error here too
+        section = validate(GdeltFile, load_yaml(path), path).files
         return build(cls, validate(FilesSchema, section, f"{path}: files"))
 
 

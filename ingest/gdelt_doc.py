@@ -105,7 +105,8 @@ DocSchema = schema_for(GdeltDocConfig, exclude=("country_codes",),
 
 
 class GdeltFile(ConfigModel):
-    """gdelt.yaml; its ``files:`` section is validated by BackfillConfig (ingest/backfill.py)."""
+    """gdelt.yaml; its ``files:`` section is validated by BackfillConfig (ingest/backfill.py,
+    which validates this whole file first)."""
 
     doc: DocSchema = Field(default_factory=DocSchema)  # type: ignore[valid-type]
     files: dict[str, Any] | None = None

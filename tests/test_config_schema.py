@@ -44,8 +44,8 @@ LOADERS: dict[str, list[Callable[[Path], object]]] = {
     "cities.yaml": [load_cities],
     "topics.yaml": [load_topics],
     "nlp.yaml": [KeywordTopicClassifier.from_config],
-    "alerts.yaml": [DetectorConfig.load],
-    "gdelt.yaml": [GdeltDocConfig.load],
+    "alerts.yaml": [DetectorConfig.load, NotifyConfig.load],  # each alone refuses a bad section
+    "gdelt.yaml": [GdeltDocConfig.load, BackfillConfig.load],
     "cicii.yaml": [CiciiConfig.load],
     "reports.yaml": [MonthlyReportConfig.load],
     "lexicons/metonymy.yaml": [CityLinker.from_config],
