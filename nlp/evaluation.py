@@ -334,13 +334,12 @@ def run_language(config_dir: Path, data_dir: Path, limit: int | None = None) -> 
 
 
 def _sentiment_predictions(config_dir: Path, items: Sequence[LabelledText]) -> list[str]:
-    from cityradar.config import load_yaml
     from nlp.backends import sentiment_scorer_from_config
+    from nlp.config_schema import nlp_section
     from nlp.sentiment import settings_for
 
     scorer = sentiment_scorer_from_config(config_dir)
-    data = (load_yaml(Path(config_dir) / "nlp.yaml") or {}).get("sentiment") or {}
-    settings = settings_for(data, scorer)
+    settings = settings_for(nlp_section(config_dir, "sentiment"), scorer)
     scores = scorer.score_batch([i.text for i in items], [i.group for i in items])
     return [settings.label(score, i.group) for score, i in zip(scores, items, strict=True)]
 

@@ -14,10 +14,10 @@ import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from cityradar.config import load_yaml
 from cityradar.records import Article, Tags
 from nlp.backends import sentiment_scorer_from_config, topic_backend_from_config
 from nlp.cities import CityLinker
+from nlp.config_schema import nlp_section
 from nlp.language import UNDETERMINED, LanguageIdentifier
 from nlp.sentiment import (
     ClauseSplitter,
@@ -84,7 +84,7 @@ class Tagger:
     @classmethod
     def from_config(cls, config_dir: Path) -> Tagger:
         config_dir = Path(config_dir)
-        data = load_yaml(config_dir / "nlp.yaml") or {}
+        data = {name: nlp_section(config_dir, name) for name in ("tagger", "sentiment", "topics")}
         scorer = sentiment_scorer_from_config(config_dir)
         # Clause windows for per-city tone come with the scorer (any backend may carry them).
         rules = scorer.rules if isinstance(scorer, LexiconSentimentScorer) else getattr(

@@ -25,7 +25,8 @@ def models() -> None:
 def fetch(settings: Any, model_name: str | None, directory: Path | None,
           revision: str | None, translation: bool) -> None:
     """Download the sentiment model once; tagging then runs without internet access."""
-    from cityradar.config import ConfigError, load_yaml
+    from cityradar.config import ConfigError
+    from nlp.config_schema import nlp_section
     from nlp.models import DEFAULT_SENTIMENT_MODEL, ModelFetchError, fetch_model
 
     if translation:
@@ -40,11 +41,10 @@ def fetch(settings: Any, model_name: str | None, directory: Path | None,
         return
     if not model_name:
         try:
-            data = load_yaml(Path(settings.config_dir) / "nlp.yaml") or {}
+            sentiment = nlp_section(settings.config_dir, "sentiment")
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
-        model_name = str((data.get("sentiment") or {}).get("model")
-                         or DEFAULT_SENTIMENT_MODEL)
+        model_name = str(sentiment.get("model") or DEFAULT_SENTIMENT_MODEL)
     try:
         path = fetch_model(model_name, directory, revision)
     except (ModelFetchError, ConfigError) as exc:
