@@ -41,10 +41,6 @@ def utc(value: datetime | str | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _iso(value: datetime | date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def _day(value: date | str | None) -> date | None:
     if value is None or value == "":
         return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 MAX_DEPTH = 64  # far deeper than any article record; far below the interpreter's limit
@@ -47,11 +46,3 @@ def parse_json_line(raw: str, max_depth: int = MAX_DEPTH) -> tuple[Any, str | No
         return None, "invalid JSON: nested too deeply"
     except ValueError as exc:  # e.g. an integer with too many digits
         return None, f"invalid JSON: {str(exc).splitlines()[0][:120]}"
-
-
-def iter_json_lines(text: str) -> Iterator[tuple[int, str, Any, str | None]]:
-    """(1-based line number, raw line, value, error) for each non-blank line of ``text``."""
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if raw.strip():
-            value, error = parse_json_line(raw)
-            yield number, raw, value, error

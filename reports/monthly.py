@@ -360,27 +360,3 @@ def render_html(report: Report, for_pdf: bool = False) -> str:
 def render_markdown(report: Report) -> str:
     template = _environment(False).get_template("monthly.md")
     return template.render(**_context(report)).strip() + "\n"
-
-
-def ranking_rows(figures: MonthFigures) -> list[dict[str, Any]]:
-    """The ranking as plain rows (CSV download, UI table)."""
-    rows = []
-    for c in figures.cities:
-        rows.append({
-            "rank": c.rank, "rank_change": c.rank_change, "city": c.city, "name": c.name,
-            "zh": c.zh, "reports": c.reports, "english": c.english, "other_languages": c.other,
-            "unique_stories": c.unique, "previous_month": c.prev_reports,
-            "mom_change": _round(c.mom), "year_ago": c.year_ago_reports,
-            "yoy_change": _round(c.yoy), "mean_tone": _round(c.tone),
-            "tone_change": _round(c.tone_change), "negative_share": _round(c.negative_share),
-            "negative_share_change": _round(c.negative_share_change),
-            "top_topics": "; ".join(f"{t['label']} ({t['count']})" for t in c.topics[:3]),
-            "top_countries": "; ".join(f"{t['country']} ({t['count']})"
-                                       for t in c.countries[:3]),
-            "share_of_all": _round(c.share_of_all, 6), "alerts": len(c.alerts),
-        })
-    return rows
-
-
-def _round(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(value, digits)

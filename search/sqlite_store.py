@@ -32,10 +32,9 @@ from search.sqlite_aggregations import SQLiteAggregations, pick_rollup
 from search.sqlite_connection import BUSY_TIMEOUT_MS
 from search.sqlite_queries import fts_query
 from search.sqlite_writes import SQLiteWrites
-from search.text import cjk_bigrams, terms_of
+from search.text import cjk_bigrams
 
-__all__ = ["BUSY_TIMEOUT_MS", "SQLiteStore", "cjk_bigrams", "fts_query", "pick_rollup",
-           "terms_of"]
+__all__ = ["BUSY_TIMEOUT_MS", "SQLiteStore", "cjk_bigrams", "fts_query", "pick_rollup"]
 
 
 class SQLiteStore(SQLiteWrites, SQLiteAggregations):
