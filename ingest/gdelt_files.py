@@ -38,6 +38,7 @@ from urllib.parse import unquote, urlsplit
 
 from cityradar.records import Article, RawItem, Tags
 from ingest.normalize import normalize_item
+from ingest.outlets import host_of
 
 log = logging.getLogger(__name__)
 
@@ -185,11 +186,6 @@ def title_from_url(url: str) -> str:
     return ""
 
 
-def _domain(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.")
-
-
 def _float(value: str) -> float | None:
     try:
         return float(value) if value else None
@@ -204,7 +200,7 @@ def _to_article(url: str, published: datetime | None, outlet: str, source_id: st
         title=title_from_url(url),
         published_at=published,
         outlet=outlet,
-        domain=_domain(url),
+        domain=host_of(url),
         source_id=source_id,
         language_hint=language,
         extras={"gdelt": gdelt},
@@ -267,7 +263,7 @@ def iter_events(source: str | Path | IO[bytes], cities: Iterable[CityLike], *,
             if fields[EV_NUM_ARTICLES].isdigit() else None,
             "tone": _float(fields[EV_AVG_TONE]),
         }
-        article = _to_article(url, published, _domain(url), SOURCE_ID_EVENTS, None, gdelt)
+        article = _to_article(url, published, host_of(url), SOURCE_ID_EVENTS, None, gdelt)
         if article is not None:
             stats.matched += 1
             yield article
@@ -368,7 +364,7 @@ def iter_gkg(source: str | Path | IO[bytes], cities: Iterable[CityLike], *,
             "themes": _themes(fields[GKG_V2_THEMES], fields[GKG_V1_THEMES]),
         }
         language = source_language(fields[GKG_TRANSLATION]) or "en"
-        outlet = fields[GKG_SOURCE_NAME].strip() or _domain(url)
+        outlet = fields[GKG_SOURCE_NAME].strip() or host_of(url)
         article = _to_article(url, published, outlet, SOURCE_ID_GKG, language, gdelt)
         if article is not None:
             stats.matched += 1

@@ -26,6 +26,7 @@ from cityradar.config import (
     schema_for,
     validate,
 )
+from ingest.outlets import host_of
 
 log = logging.getLogger(__name__)
 
@@ -174,10 +175,9 @@ class SourcesFile(ConfigModel):
 
 
 def _source(entry: SourceSchema, kind: SourceKind, language: str | None, **extra: Any) -> Source:
-    domain = entry.domain or (urlsplit(entry.url).hostname or "")
     extra = {"id": entry.id, "url": entry.url, **extra}
     return Source(kind=kind, outlet=entry.outlet,
-                  domain=domain.lower().removeprefix("www."), country=entry.country,
+                  domain=host_of(entry.domain or entry.url), country=entry.country,
                   language=language, voice=entry.voice, enabled=entry.enabled,
                   full_text=entry.full_text, **extra)
 
