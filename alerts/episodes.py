@@ -12,6 +12,7 @@ the alarm span itself stays excluded for good.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -145,6 +146,12 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     "acknowledged": frozenset({"resolved"}),
     "resolved": frozenset({"acknowledged"}),  # reopen: a resolved episode that grew again
 }
+
+
+def operator_name() -> str:
+    """Who a triage from this machine is recorded as when no one is signed in (the CLI, the UI
+    with login off): ``CITYRADAR_USER``, else the OS user, else "" (unknown)."""
+    return os.environ.get("CITYRADAR_USER") or os.environ.get("USER") or ""
 
 
 def triage_choices(status: str) -> list[str]:

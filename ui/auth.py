@@ -117,8 +117,9 @@ def signed_in_or_open() -> bool:
 
 def triage_user() -> str:
     """Who a triage is recorded as: the signed-in user, else (login off) the OS user."""
-    return signed_in_user() or os.environ.get("CITYRADAR_USER") or os.environ.get(
-        "USER") or "ui"
+    from alerts.episodes import operator_name
+
+    return signed_in_user() or operator_name() or "ui"
 
 
 def gate() -> None:

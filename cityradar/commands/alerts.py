@@ -152,13 +152,13 @@ def show(ctx: click.Context, alert_id: str) -> None:
     click.echo(json.dumps(alert.to_dict(), ensure_ascii=False, indent=2))
 
 def _triage(ctx: click.Context, alert_id: str, status: str, note: str) -> None:
-    from alerts.episodes import TransitionError, transition
+    from alerts.episodes import TransitionError, operator_name, transition
 
     store = _store(ctx)
     try:
         alert = _get_alert(store, alert_id)
         try:
-            changed = transition(alert, status, note=note, by=_user())
+            changed = transition(alert, status, note=note, by=operator_name())
         except TransitionError as exc:
             raise click.ClickException(str(exc)) from exc
         store.upsert_alert(changed)
