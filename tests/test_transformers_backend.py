@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -40,7 +39,7 @@ from nlp.transformers_backend import (  # noqa: E402
     TransformersSettings,
     label_values,
 )
-from tests.conftest import CONFIG_DIR, REPO_ROOT  # noqa: E402
+from tests.conftest import CONFIG_DIR, REPO_ROOT, config_with_sentiment  # noqa: E402
 from tests.tiny_models import build_tiny_classifier  # noqa: E402
 
 NEGATIVE = ["Suzhou mourns victims of the explosion", "Nanjing suffers terrible floods",
@@ -55,24 +54,11 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_classifier(tmp_path_factory.mktemp("tiny-sentiment"))
 
 
-def _config_dir(tmp_path: Path, **sentiment: object) -> Path:
-    """A copy of the shipped config with the given sentiment settings (other files linked)."""
-    directory = tmp_path / "config"
-    directory.mkdir()
-    for entry in CONFIG_DIR.iterdir():
-        if entry.name != "nlp.yaml":
-            (directory / entry.name).symlink_to(entry)
-    data = yaml.safe_load((CONFIG_DIR / "nlp.yaml").read_text(encoding="utf-8"))
-    data["sentiment"].update(sentiment)
-    data["language"]["preload_models"] = False  # the tests load few texts: keep startup fast
-    (directory / "nlp.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
-    return directory
-
 
 @pytest.fixture(scope="module")
 def scorer(tiny_model: Path,
            tmp_path_factory: pytest.TempPathFactory) -> TransformersSentimentScorer:
-    config = _config_dir(tmp_path_factory.mktemp("cfg"), backend="transformers",
+    config = config_with_sentiment(tmp_path_factory.mktemp("cfg"), backend="transformers",
                          model=str(tiny_model), device="cpu", batch_size=4)
     built = sentiment_scorer_from_config(config)  # the factory the tagger uses
     assert isinstance(built, TransformersSentimentScorer)
@@ -128,7 +114,8 @@ def test_long_and_blank_texts(scorer: TransformersSentimentScorer) -> None:
 
 
 def test_per_city_tone_uses_the_clause_windows(tiny_model: Path, tmp_path: Path) -> None:
-    config = _config_dir(tmp_path, backend="transformers", model=str(tiny_model), device="cpu")
+    config = config_with_sentiment(tmp_path, backend="transformers", model=str(tiny_model),
+                                   device="cpu")
     tagger = Tagger.from_config(config)
     article = Article(
         id="t1", url="https://example.test/1", language_hint="en",
@@ -168,8 +155,9 @@ def test_label_map_wins_and_is_checked() -> None:
 
 
 def test_label_map_from_config_changes_scores(tiny_model: Path, tmp_path: Path) -> None:
-    config = _config_dir(tmp_path, backend="transformers", model=str(tiny_model), device="cpu",
-                         label_map={"negative": 1.0, "neutral": 0.0, "positive": -1.0})
+    config = config_with_sentiment(tmp_path, backend="transformers", model=str(tiny_model),
+                                   device="cpu",
+                                   label_map={"negative": 1.0, "neutral": 0.0, "positive": -1.0})
     inverted = sentiment_scorer_from_config(config)
     assert inverted.score_batch([POSITIVE[0], NEGATIVE[0]], ["en", "en"]) == [
         pytest.approx(-0.9, abs=0.1), pytest.approx(0.9, abs=0.1)]
@@ -200,7 +188,7 @@ def test_missing_model_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.M
 def test_tag_command_reports_a_missing_model(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CITYRADAR_MODELS_DIR", str(tmp_path / "models"))
-    config = _config_dir(tmp_path, backend="transformers", model="nobody/no-model")
+    config = config_with_sentiment(tmp_path, backend="transformers", model="nobody/no-model")
     article = json.dumps({"url": "https://example.test/a", "title": "Wuhan reports deaths"})
     result = CliRunner().invoke(cli, ["--config", str(config), "tag"], input=article + "\n")
     assert result.exit_code == 1
@@ -268,7 +256,7 @@ def test_gpu_scores_match_cpu_scores(tiny_model: Path) -> None:
 
 
 def test_default_pipeline_runs_without_torch(tmp_path: Path) -> None:
-    transformers_config = _config_dir(tmp_path, backend="transformers", model="x/y")
+    transformers_config = config_with_sentiment(tmp_path, backend="transformers", model="x/y")
     script = f"""
 import importlib.abc
 import sys
