@@ -30,7 +30,6 @@ import train_tone_model as base  # noqa: E402
 from nlp import eval_sets  # noqa: E402
 from nlp.sentiment import LexiconSentimentScorer  # noqa: E402
 from nlp.tone_model import (  # noqa: E402
-    CLASSES,
     E5_HEAD_PATH,
     E5ToneHead,
     e5_encoder,
@@ -79,14 +78,9 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
     lexicon = LexiconSentimentScorer.from_config(base.CONFIG_DIR)
-    tweets = eval_sets.load_xlmt(args.realdata / "sentiment" / "xlmt_tweets", split="train")
-    news = base.dev_news_rows(lexicon)
-    languages = [t.group for t in tweets] + [n[0] for n in news]
-    texts = [t.text for t in tweets] + [n[1] for n in news]
-    labels = np.array([CLASSES.index(t.label) for t in tweets] +
-                      [CLASSES.index(n[2]) for n in news])
-    weights = np.array([1.0] * len(tweets) + [args.news_weight] * len(news))
-    is_news = np.array([False] * len(tweets) + [True] * len(news))
+    rows = base.training_rows(args.realdata, lexicon, args.news_weight)
+    tweets, news, languages, texts = rows.tweets, rows.news, rows.languages, rows.texts
+    labels, weights, is_news = rows.labels, rows.weights, rows.is_news
     embeddings = np.vstack([embed([t.text for t in tweets], args.cache),
                             embed([n[1] for n in news], args.cache)])
     matrix = e5_features(embeddings, lexicon.score_batch(texts, languages),

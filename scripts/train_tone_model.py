@@ -22,6 +22,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,35 @@ def dev_news_rows(lexicon: LexiconSentimentScorer) -> list[tuple[str, str, str]]
                                                   for s, e in spans))
             rows.append((sentence.lang, clause, label))
     return rows
+
+
+@dataclass(frozen=True)
+class TrainingRows:
+    """The xlm-t train tweets followed by the dev news clauses, with one label and weight each."""
+
+    tweets: list
+    news: list[tuple[str, str, str]]
+    languages: list[str]
+    texts: list[str]
+    labels: np.ndarray
+    weights: np.ndarray
+    is_news: np.ndarray
+
+
+def training_rows(realdata: Path, lexicon: LexiconSentimentScorer,
+                  news_weight: float) -> TrainingRows:
+    """What both trainers (this one and train_e5_tone_head.py) learn from."""
+    tweets = eval_sets.load_xlmt(realdata / "sentiment" / "xlmt_tweets", split="train")
+    news = dev_news_rows(lexicon)
+    return TrainingRows(
+        tweets=tweets, news=news,
+        languages=[t.group for t in tweets] + [n[0] for n in news],
+        texts=[t.text for t in tweets] + [n[1] for n in news],
+        labels=np.array([CLASSES.index(t.label) for t in tweets] +
+                        [CLASSES.index(n[2]) for n in news]),
+        weights=np.array([1.0] * len(tweets) + [news_weight] * len(news)),
+        is_news=np.array([False] * len(tweets) + [True] * len(news)),
+    )
 
 
 def fit(matrix, labels: np.ndarray, weights: np.ndarray, alpha: float):  # type: ignore[no-untyped-def]
@@ -160,14 +190,9 @@ def main() -> int:
     started = time.perf_counter()
     lexicon = LexiconSentimentScorer.from_config(CONFIG_DIR)
 
-    tweets = eval_sets.load_xlmt(args.realdata / "sentiment" / "xlmt_tweets", split="train")
-    news = dev_news_rows(lexicon)
-    languages = [t.group for t in tweets] + [n[0] for n in news]
-    texts = [t.text for t in tweets] + [n[1] for n in news]
-    labels = np.array([CLASSES.index(t.label) for t in tweets] +
-                      [CLASSES.index(n[2]) for n in news])
-    weights = np.array([1.0] * len(tweets) + [args.news_weight] * len(news))
-    is_news = np.array([False] * len(tweets) + [True] * len(news))
+    rows = training_rows(args.realdata, lexicon, args.news_weight)
+    tweets, news, languages, texts = rows.tweets, rows.news, rows.languages, rows.texts
+    labels, weights, is_news = rows.labels, rows.weights, rows.is_news
     lexicon_scores = lexicon.score_batch(texts, languages)
     has = [lang in lexicon.languages for lang in languages]
     matrix = features(texts, lexicon_scores, has)
