@@ -345,22 +345,25 @@ def city_sentiment(
             sentence_texts.append(" . ".join(sentences))
             languages.append(language)
             keys.append((index, city))
-    clause_scores = scorer.score_batch(clause_texts, languages) if keys else []
-    need_sentence = [i for i, score in enumerate(clause_scores)
-                     if not (tone(score, languages[i])
-                             and has_content(clause_texts[i], languages[i]))]
-    sentence_scores = scorer.score_batch(
-        [sentence_texts[i] for i in need_sentence], [languages[i] for i in need_sentence]
-    )
-    fallback = {i: (score if has_content(sentence_texts[i], languages[i]) else 0.0)
-                for i, score in zip(need_sentence, sentence_scores, strict=True)}
+    def scores_with_content(texts: list[str], positions: Sequence[int]) -> dict[int, float]:
+        """Scores of the texts at ``positions`` that have content (the rest: 0, unscored)."""
+        scored = [i for i in positions if has_content(texts[i], languages[i])]
+        if not scored:
+            return {}
+        values = scorer.score_batch([texts[i] for i in scored], [languages[i] for i in scored])
+        return dict(zip(scored, values, strict=True))
+
+    clause_scores = scores_with_content(clause_texts, range(len(keys)))
+    need_sentence = [i for i in range(len(keys))
+                     if not (i in clause_scores and tone(clause_scores[i], languages[i]))]
+    sentence_scores = scores_with_content(sentence_texts, need_sentence)
+    need_sentence_set = set(need_sentence)
     results: list[dict[str, float]] = [{} for _ in items]
     for position, (index, city) in enumerate(keys):
-        score = (clause_scores[position]
-                 if has_content(clause_texts[position], languages[position]) else 0.0)
-        if position in fallback:
+        score = clause_scores.get(position, 0.0)
+        if position in need_sentence_set:
             language = languages[position]
-            score = next((s for s in (fallback[position], items[index][3])
+            score = next((s for s in (sentence_scores.get(position, 0.0), items[index][3])
                           if tone(s, language)), score)
         results[index][city] = score
     return results
