@@ -490,6 +490,9 @@ def run_calibration(
         "split": split or "all", "min_n": min_n, "per_group": per_group,
         "overall": block(rows["*"], None),
         "spread": {key: spread(key) for key in ("gold", "raw", "cal")}}
+    out_of_fold = scorer.model.meta.get("dev_out_of_fold")
+    if out_of_fold:
+        report["dev_out_of_fold"] = out_of_fold
     if lingua_dir is not None and lingua_dir.is_dir():
         report["unlabelled"] = _calibration_unlabelled(
             scorer, calibrated_settings, plain_settings, lingua_dir, config_dir)

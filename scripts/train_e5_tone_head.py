@@ -80,32 +80,29 @@ def main() -> int:
     lexicon = LexiconSentimentScorer.from_config(base.CONFIG_DIR)
     rows = base.training_rows(args.realdata, lexicon, args.news_weight)
     tweets, news, languages, texts = rows.tweets, rows.news, rows.languages, rows.texts
-    labels, weights, is_news = rows.labels, rows.weights, rows.is_news
+    labels, weights = rows.labels, rows.weights
     embeddings = np.vstack([embed([t.text for t in tweets], args.cache),
                             embed([n[1] for n in news], args.cache)])
     matrix = e5_features(embeddings, lexicon.score_batch(texts, languages),
                          [lang in lexicon.languages for lang in languages])
     folds = np.random.default_rng(base.SEED).integers(0, 4, size=len(texts))
-    best_c, best_oof, best_f1 = C_GRID[0], np.zeros(len(texts)), -1.0
+    best_c, best = C_GRID[0], None
     for c in C_GRID:
         oof = np.zeros(len(texts))
         for fold in range(4):
             train, held = folds != fold, folds == fold
             oof[held] = scores_of(fit(matrix[train], labels[train], weights[train], c),
                                   matrix[held])
-        f1 = base.best_thresholds(oof, labels)[2]
-        print(f"  C={c}: out-of-fold macro-F1 {f1:.3f}", flush=True)
-        if f1 > best_f1:
-            best_c, best_oof, best_f1 = c, oof, f1
-    negative, positive, f1 = base.best_thresholds(best_oof, labels)
-    lang_array = np.array(languages)
-    per_language = {}
-    for language in sorted({t.group for t in tweets} - base.OWN_THRESHOLDS_EXCLUDED):
-        rows = lang_array == language
-        neg_l, pos_l, _ = base.best_thresholds(best_oof[rows], labels[rows])
-        per_language[language] = [neg_l, pos_l]
+        result = base.out_of_fold(oof, rows)
+        print(f"  C={c}: out-of-fold tweets {result.tweet_average:.3f}, news "
+              f"{result.news_f1:.3f}, mean {result.objective:.3f}", flush=True)
+        if best is None or result.objective > best.objective:
+            best_c, best = c, result
+    assert best is not None
+    negative, positive = best.thresholds
+    per_language = best.per_language
     print(f"chosen C={best_c}; thresholds {negative} / {positive}", flush=True)
-    base.oof_report(best_oof, labels, languages, is_news, (negative, positive), per_language)
+    best.report()
     final = fit(matrix, labels, weights, best_c)
     head = E5ToneHead(weights=final.coef_.T.astype(np.float32),
                       intercept=final.intercept_.astype(np.float32),
@@ -115,7 +112,8 @@ def main() -> int:
                             "trained_languages": sorted(set(languages)),
                             "thresholds": {"negative": negative, "positive": positive,
                                            "per_language": per_language},
-                            "out_of_fold_macro_f1": round(f1, 4)})
+                            "out_of_fold": {"tweets": round(best.tweet_average, 4),
+                                            "news": round(best.news_f1, 4)}})
     head.save(args.out)
     print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
     return 0

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cityradar.records import Article
+from nlp import eval_sets
 from nlp import evaluation as ev
 from nlp.pipeline import Tagger
 from nlp.sentiment import SentimentSettings
@@ -134,3 +135,25 @@ def test_the_city_named_does_not_set_the_tone_toward_it(tagger: Tagger) -> None:
         tones[name] = tone[name]
     assert tones["Wuhan"] == pytest.approx(tones["Chengdu"]) == pytest.approx(tones["Beijing"])
     assert tones["Wuhan"] > 0
+
+
+def test_calibration_shows_the_dev_split_out_of_fold(tmp_path: Path) -> None:
+    """The shipped model trains on every dev clause, so `cityradar eval calibration` labels
+    the dev table in-sample and adds the trainer's out-of-fold shares per language."""
+    from cityradar.commands.evaluation import format_calibration
+
+    path = tmp_path / "dev.jsonl"
+    row = {"id": "x-1", "lang": "en", "split": "dev", "text": "Floods hit Wuhan",
+           "mentions": [{"city": "wuhan", "surface": "Wuhan", "start": 11, "end": 16,
+                         "kind": "place"}], "city_sentiment": {"wuhan": "negative"}}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    report = ev.run_calibration(CONFIG_DIR, path, "dev", lingua_dir=None)
+    out_of_fold = report["dev_out_of_fold"]
+    annotated = {s.lang for s in eval_sets.load_annotated(
+        eval_sets.DEFAULT_EVAL_DIR / "cities.jsonl", "dev")}
+    assert annotated <= set(out_of_fold) and out_of_fold["overall"]["n"] > 1000
+    for language in annotated:
+        block = out_of_fold[language]
+        assert 0 < block["macro_f1"] < 1 and 0 <= block["negative"] <= 1
+    text = "\n".join(format_calibration(report))
+    assert "in sample" in text and "dev split out of fold" in text

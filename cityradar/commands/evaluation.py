@@ -123,8 +123,10 @@ def format_topics(report: Report) -> list[str]:
 def format_calibration(report: Report) -> list[str]:
     if not report.get("per_group"):
         return [f"calibration: {report.get('note', 'not available')}"]
-    lines = [f"tone scale per language ({report['split']} split, tone toward each city): "
-             "share negative / positive",
+    in_sample = " (in sample: the tone model trains on this split)" \
+        if report["split"] in ("dev", "all") else ""
+    lines = [f"tone scale per language ({report['split']} split{in_sample}, tone toward each "
+             "city): share negative / positive",
              f"  {'language':<10} {'n':>4} {'scale':>6}  {'annotated':>11}  "
              f"{'uncalibrated':>12}  {'calibrated':>11}   macro-F1 uncal/cal"]
     rows = [*report["per_group"].items(), ("overall", report["overall"])]
@@ -139,6 +141,21 @@ def format_calibration(report: Report) -> list[str]:
                  f"n >= {report['min_n']}): annotated {report['spread']['gold']:.2f}, "
                  f"uncalibrated {report['spread']['raw']:.2f}, calibrated "
                  f"{report['spread']['cal']:.2f}")
+    out_of_fold = report.get("dev_out_of_fold")
+    if out_of_fold:
+        lines.append("dev split out of fold (from the trainer: each clause scored by a model "
+                     "that did not train on it, calibrated): share negative / positive")
+        lines.append(f"  {'language':<10} {'n':>4}  {'annotated':>11}  {'labelled':>11}"
+                     "   macro-F1")
+        for group, b in out_of_fold.items():
+            lines.append(f"  {group:<10} {b['n']:>4}  {b['gold_negative']:>5.2f}/"
+                         f"{b['gold_positive']:<5.2f}  {b['negative']:>5.2f}/"
+                         f"{b['positive']:<5.2f}   {b['macro_f1']:.3f}")
+        shares = [b["negative"] - b["gold_negative"] for group, b in out_of_fold.items()
+                  if group != "overall" and b["n"] >= report["min_n"]]
+        if shares:
+            lines.append(f"  labelled minus annotated share-negative per language: "
+                         f"{min(shares):+.2f} to {max(shares):+.2f}")
     unlabelled = report.get("unlabelled")
     if unlabelled:
         lines.append("share of ordinary sentences (lingua, unlabelled) given a tone, "
