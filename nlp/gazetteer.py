@@ -188,9 +188,8 @@ def _add_inflected_forms(city: City) -> None:
             for new in inflected_forms(language, form):
                 derived.setdefault(new, form)
         for new, base in derived.items():
-            if new in forms:
-                continue
-            forms.append(new)
+            if new not in forms:
+                forms.append(new)
             if base in city.ambiguous_forms and new not in city.ambiguous_forms:
                 city.ambiguous_forms.append(new)
             if base in city.case_sensitive and new not in city.case_sensitive:
