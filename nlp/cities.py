@@ -159,6 +159,7 @@ class _Key:
     city: str | None = None  # the city this form names
     ambiguous: bool = False
     cued: bool = False  # shared with another place: dropped when that place's cue is present
+    clear_in: set[str] = field(default_factory=set)  # languages where an ambiguous form is clear
     case_forms: set[str] | None = None  # must appear with this capitalisation
     false_friend: bool = False
     context_for: set[str] = field(default_factory=set)
@@ -251,6 +252,10 @@ class CityLinker:
         ambiguous = {fold(form) for form in city.ambiguous_forms}
         cued = ambiguous | {fold(form) for h in city.homonyms for form in h.forms}
         case_sensitive = {fold(form): form for form in city.case_sensitive}
+        clear_in: dict[str, set[str]] = {}
+        for language, forms in city.unambiguous_in.items():
+            for form in forms:
+                clear_in.setdefault(fold(form), set()).add(language)
         for form in sorted(city.all_names()):
             key = self._key(form)
             if key is None:
@@ -264,6 +269,7 @@ class CityLinker:
             folded = fold(form)
             key.ambiguous = key.ambiguous or folded in ambiguous
             key.cued = key.cued or folded in cued
+            key.clear_in |= clear_in.get(folded, set())
             if folded in case_sensitive:
                 key.case_forms = (key.case_forms or set()) | {
                     case_sensitive[folded].translate(_STRIP_TABLE)
@@ -333,9 +339,21 @@ class CityLinker:
                     continue
             chosen.append((start, end, key))
             last_end = end
+        base_language = (language or "").split("-")[0]
+        named = [(start, end, key) for start, end, key in chosen
+                 if key.city is not None and not key.false_friend]
         supported = context_present | {
-            key.city for _, _, key in chosen if key.city and not key.ambiguous
+            key.city for _, _, key in named
+            if not key.ambiguous or base_language in key.clear_in
+            or _place_cue_after(folded, end, key)
         }
+        # A name coordinated with another watched city ("Shenyang and Changsha", "시안과
+        # 선양에서") is a city too; runs twice so that a chain of ambiguous names resolves.
+        for _ in range(2):
+            supported |= {
+                key.city for index, (start, end, key) in enumerate(named)
+                if key.city not in supported and _coordinated(folded, named, index, supported)
+            }
         mentions: list[CityMention] = []
         for start, end, key in chosen:
             if key.false_friend or key.city is None:
@@ -402,6 +420,41 @@ class CityLinker:
             city: round(min(1.0, (0.4 if city in in_lead else 0.0) + 0.6 * (1 - 0.5**count)), 3)
             for city, count in counts.items()
         }
+
+
+# Support for an ambiguous name from the words right after it, by script: a Korean name followed
+# by a locative particle or by a place noun (선양에서, 시안서, 선전 도심, 선양 주재, 선전시) is the
+# city, not the common noun it shares (선전 "propaganda", 시안 "draft", 선양 "exaltation").
+_PLACE_CUES_AFTER: dict[str, re.Pattern[str]] = {
+    "hangul": re.compile(
+        r"(?:에서|서\b|시(?:는|가|의|에서|\b)|\s*(?:시내|시민|주민|도심|도시|당국|시정부|공항|"
+        r"지하철|공장|경제특구|특구|주재|일대|교외|외곽|도심|시가지|병마용|고궁|항구))"),
+}
+# Coordination between two city names, in the languages of the gazetteer.
+_COORDINATION = re.compile(
+    r"^\s*(?:,|、|/|&|and|und|et|y|e|i|a|и|і|та|va|en|ve|ile|och|или|или|or|ou|o|oder|of|"
+    r"과|와|및|하고|与|與|和|及|跟|と|や|و)\s*$")
+
+
+def _place_cue_after(folded: str, end: int, key: _Key) -> bool:
+    pattern = _PLACE_CUES_AFTER.get(key.right)
+    return pattern is not None and pattern.match(folded, end) is not None
+
+
+def _coordinated(folded: str, named: list[tuple[int, int, _Key]], index: int,
+                 supported: set[str]) -> bool:
+    """Whether mention ``index`` is coordinated with a neighbouring supported watched city."""
+    start, end, key = named[index]
+    for other in (index - 1, index + 1):
+        if not 0 <= other < len(named):
+            continue
+        o_start, o_end, o_key = named[other]
+        if o_key.city == key.city or o_key.city not in supported:
+            continue
+        between = folded[o_end:start] if other < index else folded[end:o_start]
+        if len(between) <= 6 and _COORDINATION.match(between):
+            return True
+    return False
 
 
 _SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)|[。！？]")

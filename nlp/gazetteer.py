@@ -26,6 +26,40 @@ ADJECTIVE_ENDINGS: dict[str, tuple[str, ...]] = {
     "pl": ("i", "a", "ie", "ego", "iej", "iemu", "im", "ą", "ich", "imi"),
     "cs": ("ý", "á", "é", "í", "ého", "ém", "ému", "ou", "ých", "ým", "ými"),
 }
+# Inflected forms of the Latin-script names of ``names[language]``, made by the grammar of the
+# language rather than listed one by one:
+# * de, nl: genitive -s ("Chengdus neuer Flughafen", "Pekings optreden") and the invariable
+#   place adjective -er ("Pekinger Führung", "Shanghaier Börse"); nl also -se ("de Pekingse
+#   regering", "de Shanghaise politie"). Not after a final s, x, z.
+# * pl, cs: masculine noun cases of a name ending in a consonant: genitive/dative/locative -u,
+#   locative -ie (pl), -e (cs), instrumental -em / -iem after k, g (pl), dative -owi (pl)
+#   ("Tiencinu", "w Tiencinie", "pod Chongqingiem", "w Xi'anie", "Pekingem").
+# A derived form shares its base form's flags: ambiguous, case-sensitive, unambiguous_in.
+NAME_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "de": ("s", "er"),
+    "nl": ("s", "se", "er"),
+    "pl": ("u", "ie", "em", "owi"),
+    "cs": ("u", "e", "em"),
+}
+_LATIN_WORD = re.compile(r"^[A-Za-z\u00c0-\u024f'\u2019-]*[A-Za-z\u00c0-\u024f]$")
+_VOWELS = set("aeiouyáéíóúýàèìòùäëïöüąęěů")
+
+
+def inflected_forms(language: str, form: str) -> list[str]:
+    """The forms ``NAME_SUFFIXES`` derives from ``form`` in ``language`` (none for other
+    scripts, other languages, multi-word names)."""
+    suffixes = NAME_SUFFIXES.get(language)
+    if not suffixes or not _LATIN_WORD.match(form):
+        return []
+    last = form[-1].lower()
+    if language in ("de", "nl"):
+        return [] if last in "sxzß" else [form + suffix for suffix in suffixes]
+    if last in _VOWELS:
+        return []  # Chengdu, Zhengzhou: indeclinable
+    forms = [form + suffix for suffix in suffixes]
+    if language == "pl" and last in "kg":
+        forms.append(form + "iem")  # Chongqingiem
+    return forms
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +97,7 @@ class City:
     metonym: bool = False
 
     adjectives: dict[str, list[str]] = field(default_factory=dict)  # language -> stems
+    unambiguous_in: dict[str, list[str]] = field(default_factory=dict)  # language -> forms
 
     def all_names(self) -> set[str]:
         """Every surface form that names this city, in every language and script (adjective
@@ -114,6 +149,7 @@ class CitySchema(ConfigModel):
     false_friends: list[Form] = Field(default_factory=list)
     metonym: bool = False
     adjectives: dict[Literal["ru", "uk", "pl", "cs"], list[Form]] = Field(default_factory=dict)
+    unambiguous_in: dict[str, list[Form]] = Field(default_factory=dict)
 
 
 class CitiesFile(ConfigModel):
@@ -135,7 +171,32 @@ def _city(entry: CitySchema, where: str) -> City:
                 raise ConfigError(
                     f"{where}.{key}[{index}]: {form!r} is not one of the city's names"
                 )
+    for language, forms in city.unambiguous_in.items():
+        for index, form in enumerate(forms):
+            if form not in city.ambiguous_forms:
+                raise ConfigError(f"{where}.unambiguous_in.{language}[{index}]: {form!r} is "
+                                  "not one of the city's ambiguous_forms")
+    _add_inflected_forms(city)
     return city
+
+
+def _add_inflected_forms(city: City) -> None:
+    """Extend ``city.names`` with NAME_SUFFIXES forms; derived forms share their base's flags."""
+    for language, forms in city.names.items():
+        derived: dict[str, str] = {}
+        for form in forms:
+            for new in inflected_forms(language, form):
+                derived.setdefault(new, form)
+        for new, base in derived.items():
+            if new not in forms:
+                forms.append(new)
+            if base in city.ambiguous_forms and new not in city.ambiguous_forms:
+                city.ambiguous_forms.append(new)
+            if base in city.case_sensitive and new not in city.case_sensitive:
+                city.case_sensitive.append(new)
+            for clear in city.unambiguous_in.values():
+                if base in clear and new not in clear:
+                    clear.append(new)
 
 
 def parse_cities(data: Any, source: str) -> list[City]:

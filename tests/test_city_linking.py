@@ -355,3 +355,86 @@ def test_government_reading_from_the_verb_around_the_name(
 )
 def test_the_city_itself_stays_a_place(linker: CityLinker, text: str, language: str) -> None:
     assert [m.kind for m in linker.link(text, language)] == ["place"]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "city", "surface"),
+    [
+        # German/Dutch genitive -s and place adjective -er/-se, derived by grammar
+        ("Wuhans Behörden öffnen die Märkte wieder", "de", "wuhan", "Wuhans"),
+        ("Hangzhous Seen ziehen Besucher an", "de", "hangzhou", "Hangzhous"),
+        ("Die Nanjinger Messe beginnt heute", "de", "nanjing", "Nanjinger"),
+        ("De Shanghaise beurs sloot hoger", "nl", "shanghai", "Shanghaise"),
+        # Polish and Czech case endings of names ending in a consonant
+        ("Powódź w Shenyangu zalała piwnice", "pl", "shenyang", "Shenyangu"),
+        ("Pociąg pod Chongqingiem wykoleił się", "pl", "chongqing", "Chongqingiem"),
+        ("Festiwal w Kantonie przyciąga tłumy", "pl", "guangzhou", "Kantonie"),
+        ("Letiště v Nankingu bylo uzavřeno", "cs", "nanjing", "Nankingu"),
+        # Korean: an ambiguous name followed by a locative particle or a place noun
+        ("선양에서 대규모 전시회가 열렸다", "ko", "shenyang", "선양"),
+        ("선전 도심에 새 지하철 노선이 개통됐다", "ko", "shenzhen", "선전"),
+        # coordination with another watched city
+        ("Thành Đô và Trường Sa thu hút du khách", "vi", "changsha", "Trường Sa"),
+    ],
+)
+def test_inflected_adjectival_and_coordinated_forms_are_found(
+    linker: CityLinker, text: str, language: str, city: str, surface: str
+) -> None:
+    assert (city, surface) in [(m.city, m.surface) for m in linker.link(text, language)]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("W kantonie Berno spadł śnieg", "pl"),  # the Swiss canton, lower case in Polish
+        ("Der Kanton Zürich senkt die Steuern", "de"),  # German capitalises every noun
+        ("정부는 새 제도 시안을 발표했다", "ko"),  # 시안 "draft"
+        ("중국 선전 매체가 미국을 비난했다", "ko"),  # 선전 "propaganda"
+    ],
+)
+def test_common_nouns_sharing_a_name_stay_out(
+    linker: CityLinker, text: str, language: str
+) -> None:
+    assert linker.link(text, language) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("北京は、日本産水産物の輸入を全面的に停止すると発表した", "ja"),
+        ("北京、米国の半導体規制に強く反発", "ja"),
+        ("北京与柏林签署了新的合作协议", "zh"),
+        ("베이징은 미국산 반도체 수입을 금지했다", "ko"),
+        ("Pekin, ABD'li şirketlere yaptırım uyguladı", "tr"),
+        ("Bắc Kinh hôm qua phê chuẩn hiệp định thương mại", "vi"),
+        ("Authorities in Beijing approved the merger", "en"),
+        ("Beijing and Canberra signed a trade deal", "en"),
+        ("Wie Peking mitteilte, wird der Minister nach Paris reisen", "de"),
+        ("La politique de Pékin irrite Bruxelles", "fr"),
+        ("La stretta pechinese preoccupa le aziende", "it"),
+        ("Represje Pekinu potępiło wiele państw", "pl"),
+        ("Кампания Пекина против техногигантов продолжается", "ru"),
+        ("Pekings harde lijn stuit op kritiek", "nl"),
+    ],
+)
+def test_government_verbs_and_nouns_in_every_word_order(
+    linker: CityLinker, text: str, language: str
+) -> None:
+    assert [m.kind for m in linker.link(text, language)] == ["government"]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("北京は大雨に見舞われ、地下鉄の一部区間が運行を停止した", "ja"),
+        ("베이징은 폭우로 지하철 운행이 중단됐다", "ko"),
+        ("Pekings Altstadt lockt wieder Touristen an", "de"),
+        ("De Pekingse metro vervoert dagelijks miljoenen reizigers", "nl"),
+        ("Beijing and Shanghai reported new cases on Sunday", "en"),
+        ("Pekin, kış olimpiyatlarına ev sahipliği yaptı", "tr"),
+    ],
+)
+def test_places_stay_places_under_the_new_rules(
+    linker: CityLinker, text: str, language: str
+) -> None:
+    assert {m.kind for m in linker.link(text, language)} == {"place"}
