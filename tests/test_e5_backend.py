@@ -20,7 +20,7 @@ def test_the_head_ships_small_and_round_trips(tmp_path: Path) -> None:
     head = E5ToneHead.load(E5_HEAD_PATH)
     assert E5_HEAD_PATH.stat().st_size < 100_000
     assert head.weights.shape == (386, 3)
-    assert not {"cs", "id"} & set(head.meta["trained_languages"])  # type: ignore[arg-type]
+    assert not {"da", "no", "fi", "hu"} & set(head.meta["trained_languages"])  # type: ignore[arg-type]
     head.save(tmp_path / "copy.npz")
     copy = E5ToneHead.load(tmp_path / "copy.npz")
     assert np.array_equal(copy.weights, head.weights) and copy.meta == head.meta
@@ -44,13 +44,15 @@ def test_e5_is_a_switch_not_the_default(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "city", "sign"),
     [
-        # Czech and Indonesian: no labelled training text in either language, and not close
-        # to a trained one (the default model's character n-grams get these wrong)
-        ("Ničivé povodně ve Wu-chanu si vyžádaly desítky mrtvých", "wuhan", -1),
-        ("Šanghaj láká turisty na nádherný festival a rekordní návštěvnost", "shanghai", 1),
-        ("Banjir parah melanda Wuhan, puluhan orang tewas dan ribuan kehilangan rumah",
+        # Danish, Norwegian, Finnish and Hungarian: no labelled training text in any of them
+        # (the default model's character n-grams read the Danish and Norwegian floods as good
+        # news)
+        ("Voldsomme oversvømmelser i Wuhan: snesevis af døde og tusindvis hjemløse",
          "wuhan", -1),
-        ("Shanghai memikat wisatawan dengan festival yang indah dan sukses besar",
+        ("Kraftige oversvømmelser i Wuhan: dusinvis av døde og tusenvis hjemløse", "wuhan", -1),
+        ("Shanghai houkuttelee turisteja upealla festivaalilla ja ennätysmäärällä vierailijoita",
+         "shanghai", 1),
+        ("Sanghaj gyönyörű fesztivállal és rekordszámú látogatóval vonzza a turistákat",
          "shanghai", 1),
     ],
 )

@@ -147,7 +147,9 @@ def format_calibration(report: Report) -> list[str]:
                      "that did not train on it, calibrated): share negative / positive")
         lines.append(f"  {'language':<10} {'n':>4}  {'annotated':>11}  {'labelled':>11}"
                      "   macro-F1")
-        for group, b in out_of_fold.items():
+        groups = [group for group in out_of_fold if group != "overall"] + ["overall"]
+        for group in groups:
+            b = out_of_fold[group]
             lines.append(f"  {group:<10} {b['n']:>4}  {b['gold_negative']:>5.2f}/"
                          f"{b['gold_positive']:<5.2f}  {b['negative']:>5.2f}/"
                          f"{b['positive']:<5.2f}   {b['macro_f1']:.3f}")
