@@ -47,9 +47,10 @@ _VOWELS = set("aeiouyáéíóúýàèìòùäëïöüąęěů")
 
 def inflected_forms(language: str, form: str) -> list[str]:
     """The forms ``NAME_SUFFIXES`` derives from ``form`` in ``language`` (none for other
-    scripts, other languages, multi-word names)."""
+    scripts, other languages, multi-word names, or a form that already ends in one of the
+    language's suffixes: "Wu-chanem" is itself a case form, not a base for more)."""
     suffixes = NAME_SUFFIXES.get(language)
-    if not suffixes or not _LATIN_WORD.match(form):
+    if not suffixes or not _LATIN_WORD.match(form) or form.endswith(suffixes):
         return []
     last = form[-1].lower()
     if language in ("de", "nl"):
@@ -98,12 +99,15 @@ class City:
 
     adjectives: dict[str, list[str]] = field(default_factory=dict)  # language -> stems
     unambiguous_in: dict[str, list[str]] = field(default_factory=dict)  # language -> forms
+    # NAME_SUFFIXES forms of ``names`` (language -> forms): matched by the linker, kept out of
+    # ``names`` so that news-search queries and the demo corpus use the configured names only
+    derived_names: dict[str, list[str]] = field(default_factory=dict)
 
     def all_names(self) -> set[str]:
         """Every surface form that names this city, in every language and script (adjective
         stems expanded with their language's endings)."""
         forms = {self.name, self.zh, self.zh_hant, *self.historical, *self.ambiguous_forms}
-        for language_forms in self.names.values():
+        for language_forms in [*self.names.values(), *self.derived_names.values()]:
             forms.update(language_forms)
         for language, stems in self.adjectives.items():
             for stem in stems:
@@ -181,15 +185,17 @@ def _city(entry: CitySchema, where: str) -> City:
 
 
 def _add_inflected_forms(city: City) -> None:
-    """Extend ``city.names`` with NAME_SUFFIXES forms; derived forms share their base's flags."""
+    """Fill ``city.derived_names`` with NAME_SUFFIXES forms; derived forms share their base's
+    flags."""
     for language, forms in city.names.items():
         derived: dict[str, str] = {}
         for form in forms:
             for new in inflected_forms(language, form):
                 derived.setdefault(new, form)
+        new_forms = [new for new in derived if new not in forms]
+        if new_forms:
+            city.derived_names[language] = new_forms
         for new, base in derived.items():
-            if new not in forms:
-                forms.append(new)
             if base in city.ambiguous_forms and new not in city.ambiguous_forms:
                 city.ambiguous_forms.append(new)
             if base in city.case_sensitive and new not in city.case_sensitive:
