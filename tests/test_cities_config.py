@@ -144,3 +144,20 @@ def test_load_cities_sees_an_edited_file(tmp_path: Path) -> None:
     stat = (config_dir / "cities.yaml").stat()
     os.utime(config_dir / "cities.yaml", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert [city.id for city in load_cities(config_dir)] == ["beijing", "shanghai", "guangzhou"]
+
+
+def test_derived_case_forms_are_matched_but_not_searched_for() -> None:
+    """German/Dutch/Polish/Czech case forms are derived by grammar for the linker; news-search
+    queries (GDELT, feeds) and the demo corpus keep the configured names, and no form is
+    derived from one that is already inflected."""
+    from ingest.gdelt_doc import GdeltDocConfig, build_queries
+
+    wuhan = cities_by_id(load_cities(CONFIG_DIR))["wuhan"]
+    assert "Wuhaner" in wuhan.derived_names["de"] and "Wuhaner" not in wuhan.names["de"]
+    assert "Wuhaner" in wuhan.all_names()
+    derived = {form for forms in wuhan.derived_names.values() for form in forms}
+    assert "Wu-chanemem" not in derived and "Wuhanuu" not in derived
+    queries = build_queries(wuhan, GdeltDocConfig())
+    assert len(queries) == 1 and '"Wuhaner"' not in queries[0]
+    [mention] = CityLinker.from_config(CONFIG_DIR).link("Die Wuhaner Behörden melden", "de")
+    assert mention.city == "wuhan"
