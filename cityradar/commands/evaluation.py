@@ -93,8 +93,9 @@ def format_cities(report: Report) -> list[str]:
         lines.append(
             f"  {group:<10} {block['n_sentences']:>5} {_fmt(block['precision']):>6} "
             f"{_fmt(block['recall']):>6} {_fmt(block['f1']):>6}   "
-            f"{_fmt(gov['precision'])}/{_fmt(gov['recall'])}/{_fmt(gov['f1'])} "
-            f"(gold {gov['tp'] + gov['fn']})"
+            + (f"{_fmt(gov['precision'])}/{_fmt(gov['recall'])}/{_fmt(gov['f1'])} "
+               if gov["tp"] + gov["fp"] + gov["fn"] else f"{'-':>17} ")
+            + f"(gold {gov['tp'] + gov['fn']})"
         )
     kinds = ", ".join(f"{g}->{p} x{n}" for g, p, n in report["kind_confusion"])
     lines.append(f"  kind of matched mentions (gold->predicted): {kinds or '-'}")
