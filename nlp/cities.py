@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 METONYMY_FILE = Path("lexicons") / "metonymy.yaml"
 _RULE_ORDER: tuple[tuple[str, MentionKind, str], ...] = (
     ("government_before", "government", "before"),
+    # checked before place_before: an impersonal plural speech or action verb after a locative
+    # ("У Пекіні заявили", "בבייג'ינג הבהירו": "in Beijing they said" names the authorities)
+    ("government_after_locative", "government", "after"),
     ("place_before", "place", "before"),
     ("place_after", "place", "after"),
     ("government_after", "government", "after"),
