@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 METONYMY_FILE = Path("lexicons") / "metonymy.yaml"
 _RULE_ORDER: tuple[tuple[str, MentionKind, str], ...] = (
     ("government_before", "government", "before"),
+    # checked before place_before: an impersonal plural speech or action verb after a locative
+    # ("У Пекіні заявили", "בבייג'ינג הבהירו": "in Beijing they said" names the authorities)
+    ("government_after_locative", "government", "after"),
     ("place_before", "place", "before"),
     ("place_after", "place", "after"),
     ("government_after", "government", "after"),
@@ -430,10 +433,11 @@ _PLACE_CUES_AFTER: dict[str, re.Pattern[str]] = {
         r"(?:에서|서\b|시(?:는|가|의|에서|\b)|\s*(?:시내|시민|주민|도심|도시|당국|시정부|공항|"
         r"지하철|공장|경제특구|특구|주재|일대|교외|외곽|도심|시가지|병마용|고궁|항구))"),
 }
-# Coordination between two city names, in the languages of the gazetteer.
+# Coordination between two city names, in the languages of the gazetteer (Hebrew ו "and" may
+# carry the next name's preposition: "בצ'אנגשה ובשיאן").
 _COORDINATION = re.compile(
     r"^\s*(?:,|、|/|&|and|und|et|y|e|i|a|и|і|та|va|en|ve|ile|och|или|или|or|ou|o|oder|of|"
-    r"과|와|및|하고|与|與|和|及|跟|と|や|و)\s*$")
+    r"과|와|및|하고|与|與|和|及|跟|と|や|و|ו[בלמה]?)\s*$")
 
 
 def _place_cue_after(folded: str, end: int, key: _Key) -> bool:

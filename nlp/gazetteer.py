@@ -28,7 +28,7 @@ ADJECTIVE_ENDINGS: dict[str, tuple[str, ...]] = {
 }
 # Inflected forms of the Latin-script names of ``names[language]``, made by the grammar of the
 # language rather than listed one by one:
-# * de, nl: genitive -s ("Chengdus neuer Flughafen", "Pekings optreden") and the invariable
+# * de, nl, sv: genitive -s ("Chengdus neuer Flughafen", "Pekings optreden") and the invariable
 #   place adjective -er ("Pekinger Führung", "Shanghaier Börse"); nl also -se ("de Pekingse
 #   regering", "de Shanghaise politie"). Not after a final s, x, z.
 # * pl, cs: masculine noun cases of a name ending in a consonant: genitive/dative/locative -u,
@@ -40,9 +40,40 @@ NAME_SUFFIXES: dict[str, tuple[str, ...]] = {
     "nl": ("s", "se", "er"),
     "pl": ("u", "ie", "em", "owi"),
     "cs": ("u", "e", "em"),
+    "sv": ("s",),
 }
 _LATIN_WORD = re.compile(r"^[A-Za-z\u00c0-\u024f'\u2019-]*[A-Za-z\u00c0-\u024f]$")
 _VOWELS = set("aeiouyáéíóúýàèìòùäëïöüąęěů")
+
+
+# Spelling variants a native writer uses for the same transcription, derived rather than listed:
+# * hi: the final -ou of "-zhou" written with short or long u (सुझोउ / सुझोऊ, झेंगझोउ /
+#   झेंगझोऊ), and a consonant with or without the nukta dot (गुआंगज़ौ / गुआंगजौ).
+# * he: "zh"/"j" written with gimel-geresh or zayin-geresh (בייג'ינג / בייז'ינג, שנג'ן / שנז'ן).
+_NUKTA = "\u093c"
+_NUKTA_LETTERS = {"\u0958": "\u0915", "\u0959": "\u0916", "\u095a": "\u0917", "\u095b": "\u091c",
+                  "\u095c": "\u0921", "\u095d": "\u0922", "\u095e": "\u092b", "\u095f": "\u092f"}
+_HEBREW_GERESH = ("ג'", "ז'")
+
+
+def spelling_variants(language: str, form: str) -> list[str]:
+    """The variants of ``form`` in ``language`` described above (the form itself excluded)."""
+    variants: set[str] = set()
+    if language == "hi":
+        plain = form.replace(_NUKTA, "")
+        for letter, base in _NUKTA_LETTERS.items():
+            plain = plain.replace(letter, base)
+        for base in {form, plain}:
+            variants.add(base)
+            if base.endswith("\u0909"):  # उ
+                variants.add(base[:-1] + "\u090a")  # ऊ
+            elif base.endswith("\u090a"):
+                variants.add(base[:-1] + "\u0909")
+    elif language == "he":
+        gimel, zayin = _HEBREW_GERESH
+        variants.update({form.replace(gimel, zayin), form.replace(zayin, gimel)})
+    variants.discard(form)
+    return sorted(variants)
 
 
 def inflected_forms(language: str, form: str) -> list[str]:
@@ -53,7 +84,7 @@ def inflected_forms(language: str, form: str) -> list[str]:
     if not suffixes or not _LATIN_WORD.match(form) or form.endswith(suffixes):
         return []
     last = form[-1].lower()
-    if language in ("de", "nl"):
+    if language in ("de", "nl", "sv"):
         return [] if last in "sxzß" else [form + suffix for suffix in suffixes]
     if last in _VOWELS:
         return []  # Chengdu, Zhengzhou: indeclinable
@@ -185,12 +216,12 @@ def _city(entry: CitySchema, where: str) -> City:
 
 
 def _add_inflected_forms(city: City) -> None:
-    """Fill ``city.derived_names`` with NAME_SUFFIXES forms; derived forms share their base's
-    flags."""
+    """Fill ``city.derived_names`` with NAME_SUFFIXES forms and spelling variants; derived
+    forms share their base's flags."""
     for language, forms in city.names.items():
         derived: dict[str, str] = {}
         for form in forms:
-            for new in inflected_forms(language, form):
+            for new in inflected_forms(language, form) + spelling_variants(language, form):
                 derived.setdefault(new, form)
         new_forms = [new for new in derived if new not in forms]
         if new_forms:
