@@ -40,7 +40,7 @@ from cityradar.records import Article, RawItem, SourceHealth
 from ingest.fetch import Fetcher
 from ingest.gdelt_files import apply_gdelt_cities
 from ingest.normalize import drop_repeated_urls, normalize_item
-from ingest.sources import FetchOptions
+from ingest.sources import FetchOptions, search_forms
 from search.store import Store
 
 log = logging.getLogger(__name__)
@@ -136,17 +136,13 @@ def build_queries(city: CityLike, config: GdeltDocConfig) -> list[str]:
     Ambiguous forms (config/cities.yaml ``ambiguous_forms``) and very short ones are left out.
     Each chunk is one query; GDELT only allows parentheses around OR-ed terms.
     """
-    ambiguous = {form.casefold() for form in city.ambiguous_forms}
-    forms: dict[str, str] = {}
-    for form in [city.name, *city.historical, *(f for fs in city.names.values() for f in fs)]:
-        cleaned = form.replace('"', "").strip()
-        key = cleaned.casefold()
-        if cleaned and key not in ambiguous and key not in forms and _searchable(cleaned, config):
-            forms[key] = cleaned
+    forms = [form for form in search_forms(
+        city, [city.name, *city.historical, *(f for fs in city.names.values() for f in fs)])
+        if _searchable(form, config)]
     suffix = "".join(f" -sourcecountry:{c}" for c in config.exclude_countries)
     budget = config.max_query_chars - len(suffix) - 2
     chunks: list[list[str]] = [[]]
-    for form in forms.values():
+    for form in forms:
         term = f'"{form}"'
         current = chunks[-1]
         if current and len(" OR ".join([*current, term])) > budget:

@@ -42,6 +42,21 @@ class CityLike(Protocol):
     id: str
     name: str
     names: Mapping[str, Sequence[str]]
+    ambiguous_forms: Sequence[str]
+
+
+def search_forms(city: CityLike, forms: Iterable[str]) -> list[str]:
+    """The forms a news search ORs for ``city``: each once (case-insensitively), without the
+    ambiguous ones (Korean 상해 is also "injury", the Swiss Kanton), which the linker only counts
+    with support in the text and which would pull unrelated stories into a search."""
+    ambiguous = {form.casefold() for form in city.ambiguous_forms}
+    chosen: dict[str, str] = {}
+    for form in forms:
+        cleaned = form.replace('"', "").strip()
+        key = cleaned.casefold()
+        if cleaned and key not in ambiguous and key not in chosen:
+            chosen[key] = cleaned
+    return list(chosen.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,8 +219,6 @@ def _news_search(entry: NewsSearchSchema, cities: list[CityLike], where: str) ->
 
 def city_query(city: CityLike, language: str) -> str:
     """A search query ORing the city's name variants in ``language`` (plus its English name)."""
-    names: list[str] = []
-    for name in [*city.names.get(language, []), city.name, *city.names.get("en", [])[:1]]:
-        if name and name not in names:
-            names.append(name)
+    names = search_forms(city, [*city.names.get(language, []), city.name,
+                                *city.names.get("en", [])[:1]])
     return " OR ".join(f'"{name}"' for name in names)

@@ -41,7 +41,7 @@ _RULE_ORDER: tuple[tuple[str, MentionKind, str], ...] = (
     ("government_before", "government", "before"),
     # checked before place_before: an impersonal plural speech or action verb after a locative
     # ("У Пекіні заявили", "בבייג'ינג הבהירו": "in Beijing they said" names the authorities)
-    ("government_after_locative", "government", "after"),
+    ("government_after_locative", "government", "after_locative"),
     ("place_before", "place", "before"),
     ("place_after", "place", "after"),
     ("government_after", "government", "after"),
@@ -172,6 +172,8 @@ class _Key:
 @dataclass(slots=True)
 class _Rules:
     by_kind: list[tuple[MentionKind, str, list[re.Pattern[str]]]]
+    # what government_after_locative needs right before the name: "в/у", Hebrew ב
+    locative_before: list[re.Pattern[str]] = field(default_factory=list)
 
 
 # The schema of lexicons/metonymy.yaml: window, and per language the four rule lists of
@@ -184,7 +186,8 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 
 def _rule_lists(rules: Any) -> Any:
-    unknown = set(rules) - {name for name, _, _ in _RULE_ORDER} if isinstance(rules, dict) else ()
+    known = {name for name, _, _ in _RULE_ORDER} | {"locative_before"}
+    unknown = set(rules) - known if isinstance(rules, dict) else ()
     if unknown:
         raise ValueError(f"unknown rule list {sorted(unknown)[0]!r}")
     return rules
@@ -201,12 +204,13 @@ def _compile_metonymy(data: Any, path: Path) -> tuple[int, dict[str, _Rules]]:
     rules_file = validate(MetonymyFile, data, path)
     compiled: dict[str, _Rules] = {
         language: _Rules([(kind, side, list(rules.get(name) or []))
-                          for name, kind, side in _RULE_ORDER])
+                          for name, kind, side in _RULE_ORDER],
+                         list(rules.get("locative_before") or []))
         for language, rules in rules_file.languages.items()}
     merged = _Rules([
         (kind, side, [p for rules in compiled.values() for p in rules.by_kind[i][2]])
         for i, (_, kind, side) in enumerate(_RULE_ORDER)
-    ])
+    ], [p for rules in compiled.values() for p in rules.locative_before])
     compiled["*"] = merged
     return rules_file.window, compiled
 
@@ -346,8 +350,9 @@ class CityLinker:
         named = [(start, end, key) for start, end, key in chosen
                  if key.city is not None and not key.false_friend]
         supported = context_present | {
-            key.city for _, _, key in named
-            if not key.ambiguous or base_language in key.clear_in
+            key.city for start, end, key in named
+            if not key.ambiguous
+            or (base_language in key.clear_in and not _sentence_start(folded, start))
             or _place_cue_after(folded, end, key)
         }
         # A name coordinated with another watched city ("Shenyang and Changsha", "시안과
@@ -366,7 +371,8 @@ class CityLinker:
             if key.cued and key.city in cues_present:
                 continue
             kind: MentionKind = "place"
-            if key.city in self._metonym_cities and self._rules:
+            if key.city in self._metonym_cities and self._rules and not _with_another_city(
+                    folded, named, start, end, key):
                 kind = self._classify(folded, start, end, language)
             original_start, original_end = self._orig(start, offsets), self._orig(end, offsets)
             mentions.append(
@@ -394,11 +400,15 @@ class CityLinker:
     def _classify(self, folded: str, start: int, end: int, language: str | None) -> MentionKind:
         before = folded[max(0, start - self._window):start]
         after = folded[end:end + self._window]
-        for kind, side, patterns in self._rules_for(language).by_kind:
+        rules = self._rules_for(language)
+        for kind, side, patterns in rules.by_kind:
+            if side == "after_locative" and not any(
+                    pattern.search(before) for pattern in rules.locative_before):
+                continue  # "У Пекіні заявили": only after a locative ("in Beijing they said")
             for pattern in patterns:
                 if side == "before" and pattern.search(before):
                     return kind
-                if side == "after" and pattern.match(after):
+                if side in ("after", "after_locative") and pattern.match(after):
                     return kind
         return "place"
 
@@ -430,19 +440,38 @@ class CityLinker:
 # city, not the common noun it shares (선전 "propaganda", 시안 "draft", 선양 "exaltation").
 _PLACE_CUES_AFTER: dict[str, re.Pattern[str]] = {
     "hangul": re.compile(
-        r"(?:에서|서\b|시(?:는|가|의|에서|\b)|\s*(?:시내|시민|주민|도심|도시|당국|시정부|공항|"
-        r"지하철|공장|경제특구|특구|주재|일대|교외|외곽|도심|시가지|병마용|고궁|항구))"),
+        r"(?:에서|서\b|시(?:는|가|의|에서|\b)|\s*(?:시내|시민|주민|도심|도시|시정부|공항|"
+        r"지하철|공장|경제특구|특구|주재|일대|교외|외곽|시가지|병마용|고궁|항구))"),
 }
 # Coordination between two city names, in the languages of the gazetteer (Hebrew ו "and" may
 # carry the next name's preposition: "בצ'אנגשה ובשיאן").
 _COORDINATION = re.compile(
-    r"^\s*(?:,|、|/|&|and|und|et|y|e|i|a|и|і|та|va|en|ve|ile|och|или|или|or|ou|o|oder|of|"
+    r"^\s*(?:,|、|/|&|and|und|et|y|e|i|a|и|і|та|va|en|ve|ile|och|или|or|ou|o|oder|of|"
     r"과|와|및|하고|与|與|和|及|跟|と|や|و|ו[בלמה]?)\s*$")
 
 
 def _place_cue_after(folded: str, end: int, key: _Key) -> bool:
     pattern = _PLACE_CUES_AFTER.get(key.right)
     return pattern is not None and pattern.match(folded, end) is not None
+
+
+def _sentence_start(folded: str, start: int) -> bool:
+    """Whether a name opens the text or a sentence (where every word is capitalised)."""
+    before = folded[:start].rstrip()
+    return not before or before[-1] in ".!?:;\n。！？"
+
+
+def _with_another_city(folded: str, named: list[tuple[int, int, _Key]], start: int, end: int,
+                       key: _Key) -> bool:
+    """Whether a name is coordinated with another watched city ("Beijing and Shanghai said",
+    "北京与上海签署"): two cities acting together are cities, not the state."""
+    for o_start, o_end, o_key in named:
+        if o_key.city == key.city:
+            continue
+        between = folded[end:o_start] if o_start >= end else folded[o_end:start]
+        if len(between) <= 6 and _COORDINATION.match(between):
+            return True
+    return False
 
 
 def _coordinated(folded: str, named: list[tuple[int, int, _Key]], index: int,
