@@ -28,16 +28,17 @@ ADJECTIVE_ENDINGS: dict[str, tuple[str, ...]] = {
 }
 # Inflected forms of the Latin-script names of ``names[language]``, made by the grammar of the
 # language rather than listed one by one:
-# * de, nl, sv: genitive -s ("Chengdus neuer Flughafen", "Pekings optreden") and the invariable
-#   place adjective -er ("Pekinger Führung", "Shanghaier Börse"); nl also -se ("de Pekingse
-#   regering", "de Shanghaise politie"). Not after a final s, x, z.
+# * de, nl, sv: genitive -s ("Chengdus neuer Flughafen", "Pekings optreden", "Shanghais
+#   hamn"); de also the invariable place adjective -er ("Pekinger Führung", "Shanghaier
+#   Börse"), nl the adjective -se ("de Pekingse regering"). Not after a final s, x, z.
 # * pl, cs: masculine noun cases of a name ending in a consonant: genitive/dative/locative -u,
-#   locative -ie (pl), -e (cs), instrumental -em / -iem after k, g (pl), dative -owi (pl)
-#   ("Tiencinu", "w Tiencinie", "pod Chongqingiem", "w Xi'anie", "Pekingem").
+#   locative -ie (pl), -e (cs: the soft-stem locative, "v Šen-čene"; it also yields forms no
+#   writer uses, such as "Pekinge", which cost nothing), instrumental -em / -iem after k, g
+#   (pl), dative -owi (pl) ("Tiencinu", "w Tiencinie", "pod Chongqingiem", "Pekingem").
 # A derived form shares its base form's flags: ambiguous, case-sensitive, unambiguous_in.
 NAME_SUFFIXES: dict[str, tuple[str, ...]] = {
     "de": ("s", "er"),
-    "nl": ("s", "se", "er"),
+    "nl": ("s", "se"),
     "pl": ("u", "ie", "em", "owi"),
     "cs": ("u", "e", "em"),
     "sv": ("s",),

@@ -51,7 +51,7 @@ def test_the_model_ships_small_and_is_the_default(tagger: Tagger) -> None:
         ("Explozie puternică la o fabrică din Tianjin, numeroși morți și răniți", "tianjin", -1),
     ],
 )
-def test_a_city_in_an_untrained_language_gets_a_clear_tone(
+def test_a_city_in_an_untrained_language_close_to_trained_ones_gets_a_clear_tone(
     tagger: Tagger, text: str, city: str, sign: int
 ) -> None:
     [article] = tagger.tag([Article(id="t", url="t:1", title=text)])
@@ -156,5 +156,9 @@ def test_calibration_shows_the_dev_split_out_of_fold(tmp_path: Path) -> None:
     for language in annotated:
         block = out_of_fold[language]
         assert 0 < block["macro_f1"] < 1 and 0 <= block["negative"] <= 1
+    assert out_of_fold == ToneModel.load(DEFAULT_MODEL_PATH).meta["dev_out_of_fold"]
     text = "\n".join(format_calibration(report))
     assert "in sample" in text and "dev split out of fold" in text
+    nl = out_of_fold["nl"]
+    assert (f"  {'nl':<10} {nl['n']:>4}  {nl['gold_negative']:>5.2f}/{nl['gold_positive']:<5.2f}  "
+            f"{nl['negative']:>5.2f}/{nl['positive']:<5.2f}   {nl['macro_f1']:.3f}") in text
