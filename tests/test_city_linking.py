@@ -549,6 +549,14 @@ def kinds(linker: CityLinker, text: str, language: str) -> list[tuple[str, str]]
          [("shenyang", "place"), ("beijing", "place")]),
         ("북한 선전 매체가 베이징에서 열린 회의를 비난했다", "ko", [("beijing", "place")]),
         ("북한 선전 당국이 발표했다", "ko", []),
+        # the city's own institutions and visitors: places; the state's acts: government
+        ("베이징 동물원이 판다를 공개했다", "ko", [("beijing", "place")]),
+        ("베이징은 미국의 제재를 강력히 비난했다", "ko", [("beijing", "government")]),
+        ("دانشگاه پکن برنامه جدیدی اعلام کرد", "fa", [("beijing", "place")]),
+        ("Universitas Beijing umumkan hasil riset baru", "id", [("beijing", "place")]),
+        ("Beijing kecam sanksi AS", "id", [("beijing", "government")]),
+        ("北京欢迎世界各地的游客", "zh", [("beijing", "place")]),
+        ("北京欢迎美方的表态", "zh", [("beijing", "government")]),
         # common words: the Swiss canton opening a sentence, the Pekingese dog, a policeman
         ("Kanton Zurych wprowadził nowe podatki", "pl", []),
         ("Kanton Zürich stemt over nieuwe belastingen", "nl", []),
