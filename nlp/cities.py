@@ -362,6 +362,7 @@ class CityLinker:
                 key.city for index, (start, end, key) in enumerate(named)
                 if key.city not in supported and _coordinated(folded, named, index, supported)
             }
+        named_at = {start: index for index, (start, _, _) in enumerate(named)}
         mentions: list[CityMention] = []
         for start, end, key in chosen:
             if key.false_friend or key.city is None:
@@ -371,8 +372,10 @@ class CityLinker:
             if key.cued and key.city in cues_present:
                 continue
             kind: MentionKind = "place"
-            if key.city in self._metonym_cities and self._rules and not _with_another_city(
-                    folded, named, start, end, key):
+            # two watched cities acting together ("Beijing and Shanghai said", "北京与上海签署")
+            # are cities, not the state
+            if key.city in self._metonym_cities and self._rules and not _coordinated(
+                    folded, named, named_at[start], None):
                 kind = self._classify(folded, start, end, language)
             original_start, original_end = self._orig(start, offsets), self._orig(end, offsets)
             mentions.append(
@@ -461,28 +464,16 @@ def _sentence_start(folded: str, start: int) -> bool:
     return not before or before[-1] in ".!?:;\n。！？"
 
 
-def _with_another_city(folded: str, named: list[tuple[int, int, _Key]], start: int, end: int,
-                       key: _Key) -> bool:
-    """Whether a name is coordinated with another watched city ("Beijing and Shanghai said",
-    "北京与上海签署"): two cities acting together are cities, not the state."""
-    for o_start, o_end, o_key in named:
-        if o_key.city == key.city:
-            continue
-        between = folded[end:o_start] if o_start >= end else folded[o_end:start]
-        if len(between) <= 6 and _COORDINATION.match(between):
-            return True
-    return False
-
-
 def _coordinated(folded: str, named: list[tuple[int, int, _Key]], index: int,
-                 supported: set[str]) -> bool:
-    """Whether mention ``index`` is coordinated with a neighbouring supported watched city."""
+                 partners: set[str] | None) -> bool:
+    """Whether mention ``index`` is coordinated with a neighbouring watched city (one of
+    ``partners``, or any other city when None)."""
     start, end, key = named[index]
     for other in (index - 1, index + 1):
         if not 0 <= other < len(named):
             continue
         o_start, o_end, o_key = named[other]
-        if o_key.city == key.city or o_key.city not in supported:
+        if o_key.city == key.city or (partners is not None and o_key.city not in partners):
             continue
         between = folded[o_end:start] if other < index else folded[end:o_start]
         if len(between) <= 6 and _COORDINATION.match(between):
