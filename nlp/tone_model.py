@@ -267,7 +267,7 @@ class E5ToneHead:
         except (OSError, KeyError, ValueError) as exc:
             raise ConfigError(f"{path}: cannot read the e5 tone model ({exc}); rebuild it with "
                               "scripts/train_e5_tone.py") from exc
-        if "tuned_layers" not in head.meta:
+        if not {"tuned_layers", "rank"} <= set(head.meta):
             raise ConfigError(f"{path}: an e5 tone head from before fine-tuning; rebuild it "
                               "with scripts/train_e5_tone.py")
         return head

