@@ -37,6 +37,7 @@ from nlp.e5_model import (  # noqa: E402
     build_encoder,
     bundled_image,
     by_length,
+    mean_pool,
     read_image,
 )
 from nlp.sentiment import LexiconSentimentScorer  # noqa: E402
@@ -115,8 +116,6 @@ class Tuner:
 
     def logits(self, states: list, index: np.ndarray):  # type: ignore[no-untyped-def]
         import torch
-
-        from nlp.e5_model import mean_pool
 
         hidden, mask = collate(states, index)
         pooled = mean_pool(self.encoder.run(hidden, mask, self.first_tuned), mask)
