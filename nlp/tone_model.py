@@ -1,10 +1,11 @@
 """The trained tone model (the default sentiment backend, ``backend: trained``).
 
-A logistic regression (three one-vs-rest heads, softmax over them) over hashed character
-n-grams (within words, 2-4), word uni/bigrams and the lexicon scorer's output (its score and
-whether the language has a lexicon), so the lexicon + negation rules of nlp/sentiment.py are
-one feature among many and
-the n-grams catch tone words no lexicon lists. Trained by ``scripts/train_tone_model.py`` on
+Three linear heads (softmax over them) over hashed character n-grams (within words, 2-4), word
+uni/bigrams and the lexicon scorer's output (its score and whether the language has a
+lexicon), so the lexicon + negation rules of nlp/sentiment.py are one feature among many and
+the n-grams catch tone words no lexicon lists. Each head is an NBSVM (a logistic regression
+over the n-grams scaled by their log-count ratio for that class), the scaling folded into the
+weights, so the tagger applies one linear map. Trained by ``scripts/train_tone_model.py`` on
 the xlm-t *train* splits (8 languages, tweets) plus the dev split of data/eval (news
 sentences); never on xlm-t validation, the test split or the blind set.
 
@@ -45,6 +46,7 @@ N_FEATURES = 2**19
 CHAR_NGRAMS = (2, 4)
 WORD_NGRAMS = (1, 2)
 LEXICON_FEATURE_SCALE = 3.0  # the lexicon score's column is scaled so regularisation keeps it
+LEXICON_COLUMNS = 2  # the last columns of ``features``: lexicon score, language has a lexicon
 _USER = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _DIGITS = re.compile(r"\d")
