@@ -439,17 +439,19 @@ class CityLinker:
 
 
 # Support for an ambiguous name from the words right after it, by script: a Korean name followed
-# by a locative particle or by a place noun (선양에서, 시안서, 선전 도심, 선양 주재, 선전시) is the
-# city, not the common noun it shares (선전 "propaganda", 시안 "draft", 선양 "exaltation").
+# by a locative particle or by a place noun (선양에서, 시안서, 선전 도심, 선양 주재, 선전시,
+# 남경대학, 시안 관광, 중경 임시정부) is the city, not the common noun it shares (선전
+# "propaganda", 시안 "draft", 선양 "exaltation", 천진 "naive", 중경 in 중경상 "injuries").
 _PLACE_CUES_AFTER: dict[str, re.Pattern[str]] = {
     "hangul": re.compile(
         r"(?:에서|서\b|시(?:는|가|의|에서|\b)|\s*(?:시내|시민|주민|도심|도시|시정부|공항|"
-        r"지하철|공장|경제특구|특구|주재|일대|교외|외곽|시가지|병마용|고궁|항구))"),
+        r"지하철|공장|경제특구|특구|주재|일대|교외|외곽|시가지|병마용|고궁|항구|대학|증권거래소|거래소|"
+        r"관광|방문객|공업지대|임시정부|현지|법인))"),
 }
 # Coordination between two city names, in the languages of the gazetteer (Hebrew ו "and" may
 # carry the next name's preposition: "בצ'אנגשה ובשיאן").
 _COORDINATION = re.compile(
-    r"^\s*(?:,|、|/|&|and|und|et|y|e|i|a|и|і|та|va|en|ve|ile|och|или|or|ou|o|oder|of|"
+    r"^\s*(?:,|、|·|/|&|and|und|et|y|e|i|a|и|і|та|va|en|ve|ile|och|или|or|ou|o|oder|of|"
     r"과|와|및|하고|与|與|和|及|跟|と|や|و|ו[בלמה]?)\s*$")
 
 
