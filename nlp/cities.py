@@ -354,6 +354,7 @@ class CityLinker:
             if not key.ambiguous
             or (base_language in key.clear_in and not _sentence_start(folded, start))
             or _place_cue_after(folded, end, key)
+            or _STATE_NOUN_BEFORE.search(folded, 0, start) is not None
         }
         # A name coordinated with another watched city ("Shenyang and Changsha", "시안과
         # 선양에서") is a city too; runs twice so that a chain of ambiguous names resolves.
@@ -448,6 +449,11 @@ _PLACE_CUES_AFTER: dict[str, re.Pattern[str]] = {
         r"지하철|공장|경제특구|특구|주재|일대|교외|외곽|시가지|병마용|고궁|항구|대학|증권거래소|거래소|"
         r"관광|방문객|공업지대|임시정부|현지|법인))"),
 }
+# Support for an ambiguous adjective form from the noun of state power it qualifies ("le pouvoir
+# pékinois", "el Gobierno pekinés", "o regime pequinês"): a dog or a duck has no government.
+_STATE_NOUN_BEFORE = re.compile(
+    r"\b(?:pouvoir|regime|gouvernement|diplomatie|autorites|dirigeants|gobierno|regimen|"
+    r"diplomacia|autoridades|dirigentes|governo|diplomazia|autorita|dirigenti)\s+$")
 # Coordination between two city names, in the languages of the gazetteer (Hebrew ו "and" may
 # carry the next name's preposition: "בצ'אנגשה ובשיאן").
 _COORDINATION = re.compile(

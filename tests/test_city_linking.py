@@ -616,3 +616,17 @@ def test_sino_korean_readings_count_only_with_support(
     linker: CityLinker, text: str, expected: list[tuple[str, str]]
 ) -> None:
     assert kinds(linker, text, "ko") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Le pouvoir pékinois durcit la censure", "fr"),
+        ("El Gobierno pekinés rechaza las críticas", "es"),
+        ("O regime pequinês proibiu os protestos", "pt"),
+    ],
+)
+def test_the_adjective_after_a_noun_of_state_power_is_the_government(
+    linker: CityLinker, text: str, language: str
+) -> None:
+    assert kinds(linker, text, language) == [("beijing", "government")]
