@@ -354,6 +354,7 @@ class CityLinker:
             if not key.ambiguous
             or (base_language in key.clear_in and not _sentence_start(folded, start))
             or _place_cue_after(folded, end, key)
+            or _STATE_NOUN_BEFORE.search(folded, 0, start) is not None
         }
         # A name coordinated with another watched city ("Shenyang and Changsha", "시안과
         # 선양에서") is a city too; runs twice so that a chain of ambiguous names resolves.
@@ -439,17 +440,24 @@ class CityLinker:
 
 
 # Support for an ambiguous name from the words right after it, by script: a Korean name followed
-# by a locative particle or by a place noun (선양에서, 시안서, 선전 도심, 선양 주재, 선전시) is the
-# city, not the common noun it shares (선전 "propaganda", 시안 "draft", 선양 "exaltation").
+# by a locative particle or by a place noun (선양에서, 시안서, 선전 도심, 선양 주재, 선전시,
+# 남경대학, 시안 관광, 중경 임시정부) is the city, not the common noun it shares (선전
+# "propaganda", 시안 "draft", 선양 "exaltation", 천진 "naive", 중경 in 중경상 "injuries").
 _PLACE_CUES_AFTER: dict[str, re.Pattern[str]] = {
     "hangul": re.compile(
         r"(?:에서|서\b|시(?:는|가|의|에서|\b)|\s*(?:시내|시민|주민|도심|도시|시정부|공항|"
-        r"지하철|공장|경제특구|특구|주재|일대|교외|외곽|시가지|병마용|고궁|항구))"),
+        r"지하철|공장|경제특구|특구|주재|일대|교외|외곽|시가지|병마용|고궁|항구|대학|증권거래소|거래소|"
+        r"관광|방문객|공업지대|임시정부|현지|법인))"),
 }
+# Support for an ambiguous adjective form from the noun of state power it qualifies ("le pouvoir
+# pékinois", "el Gobierno pekinés", "o regime pequinês"): a dog or a duck has no government.
+_STATE_NOUN_BEFORE = re.compile(
+    r"\b(?:pouvoir|regime|gouvernement|diplomatie|autorites|dirigeants|gobierno|regimen|"
+    r"diplomacia|autoridades|dirigentes|governo|diplomazia|autorita|dirigenti)\s+$")
 # Coordination between two city names, in the languages of the gazetteer (Hebrew ו "and" may
 # carry the next name's preposition: "בצ'אנגשה ובשיאן").
 _COORDINATION = re.compile(
-    r"^\s*(?:,|、|/|&|and|und|et|y|e|i|a|и|і|та|va|en|ve|ile|och|или|or|ou|o|oder|of|"
+    r"^\s*(?:,|、|·|/|&|and|und|et|y|e|i|a|и|і|та|va|en|ve|ile|och|или|or|ou|o|oder|of|"
     r"과|와|및|하고|与|與|和|及|跟|と|や|و|ו[בלמה]?)\s*$")
 
 

@@ -570,3 +570,63 @@ def test_news_searches_leave_out_ambiguous_forms() -> None:
     assert "pechinese" not in city_query(cities["beijing"], "it")
     assert '"Pechino"' in city_query(cities["beijing"], "it")
     assert not any("pékinois" in q for q in build_queries(cities["beijing"], GdeltDocConfig()))
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        # state-action verbs in any tense, with auxiliaries and adverbs between name and verb
+        ("Beijing will formally suspend imports of Norwegian salmon", "en", "government"),
+        ("Officials in Beijing said the talks would resume", "en", "government"),
+        ("Beijing's export controls hit chip makers", "en", "government"),
+        ("Pékin a aussitôt convoqué l'ambassadeur", "fr", "government"),
+        ("Pekín impone aranceles al brandy europeo", "es", "government"),
+        ("Secondo i dati diffusi da Pechino, l'export è calato", "it", "government"),
+        ("A tarifa imposta por Pequim entrou em vigor", "pt", "government"),
+        ("Am Dienstag hat Peking zwei Diplomaten ausgewiesen", "de", "government"),
+        ("Пекин неожиданно ввёл пошлины на бренди", "ru", "government"),
+        ("北京吊销两家外国媒体的许可证", "zh", "government"),
+        ("北京は、新たな輸出規制を導入すると明らかにした", "ja", "government"),
+        ("베이징에 따르면 새 규정은 다음 달 시행된다", "ko", "government"),
+        ("فرضت بكين قيودا على صادرات المعادن", "ar", "government"),
+        # the city's own life and administration stay the city
+        ("Beijing set to host the winter games again", "en", "place"),
+        ("Pékin rouvre ses musées après la canicule", "fr", "place"),
+        ("Пекинская мэрия утвердила план новых парков", "ru", "place"),
+    ],
+)
+def test_government_reading_from_verb_classes_in_every_tense(
+    linker: CityLinker, text: str, language: str, expected: str
+) -> None:
+    assert [m.kind for m in linker.link(text, language)] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("천진 항구에서 컨테이너 물동량이 늘었다", [("tianjin", "place")]),
+        ("남경대학 졸업식이 열렸다", [("nanjing", "place")]),
+        ("선양·톈진 주민들이 한파에 떨었다", [("shenyang", "place"), ("tianjin", "place")]),
+        # the same syllables as common words
+        ("아이들의 천진한 웃음", []),
+        ("사고로 5명이 중경상을 입었다", []),
+    ],
+)
+def test_sino_korean_readings_count_only_with_support(
+    linker: CityLinker, text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert kinds(linker, text, "ko") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Le pouvoir pékinois durcit la censure", "fr"),
+        ("El Gobierno pekinés rechaza las críticas", "es"),
+        ("O regime pequinês proibiu os protestos", "pt"),
+    ],
+)
+def test_the_adjective_after_a_noun_of_state_power_is_the_government(
+    linker: CityLinker, text: str, language: str
+) -> None:
+    assert kinds(linker, text, language) == [("beijing", "government")]
