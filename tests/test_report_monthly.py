@@ -62,7 +62,9 @@ def test_june_2020_shows_beijings_surge(report_demo_db: Path) -> None:
         report = build_report(store, CONFIG_DIR, date(2020, 6, 1), charts=False)
     beijing = next(c for c in report.figures.cities if c.city == "beijing")
     wuhan = next(c for c in report.figures.cities if c.city == "wuhan")
-    assert beijing.rank == 1 and beijing.rank_change == 1
+    # May's second place is a near tie between Shanghai and Beijing (146 and 142 reports at
+    # 1:200) that the tone model can tip either way; June's lead is not
+    assert beijing.rank == 1 and beijing.rank_change is not None and beijing.rank_change >= 1
     assert beijing.mom is not None and beijing.mom > 1.0  # more than doubled on May
     assert beijing.reports > wuhan.reports
     assert beijing.tone_change is not None and beijing.tone_change < -0.2
@@ -95,8 +97,8 @@ def test_pdf_pages_render_and_read_back(report_demo_db: Path, tmp_path: Path) ->
     assert "June 2020" in text and "Beijing led the ranking" in text
     assert "北京" in text and "武汉" in text
     assert f"page 2 of {pages}" in text and f"page {pages} of {pages}" in text
-    first_rank = re.search(r"^\s*1\s+▲1\s+Beijing", text, re.M)
-    assert first_rank, "Beijing is not first (up one) in the PDF ranking"
+    first_rank = re.search(r"^\s*1\s+▲\d+\s+Beijing", text, re.M)
+    assert first_rank, "Beijing is not first (moved up) in the PDF ranking"
     prefix = SCREENSHOTS / "report-2020-06"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("report-2020-06-*.png"):
