@@ -57,7 +57,7 @@ SCALE_SENTENCES = 400  # lingua sentences per language for the language scale
 SCALE_BOUNDS = (0.7, 3.0)
 SEED = 13
 # add-one smoothing of the NBSVM ratios: 0.25 / 1 / 4 gave 0.601 / 0.609 / 0.603 on
-# OutOfFold.objective (`--cv-only`, alpha 1e-5 and 5e-6)
+# OutOfFold.objective (`--cv-only` with dev rounds 1-5, alpha 1e-5 and 5e-6)
 NB_SMOOTHING = 1.0
 # xlm-t's Hindi is romanised Hinglish: thresholds fitted on it do not carry over to Hindi news
 # (Devanagari): on lingua's ordinary Devanagari sentences they gave 97 % of texts a tone. Hindi
