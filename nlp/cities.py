@@ -354,7 +354,7 @@ class CityLinker:
             if not key.ambiguous
             or (base_language in key.clear_in and not _sentence_start(folded, start))
             or _place_cue_after(folded, end, key)
-            or _STATE_NOUN_BEFORE.search(folded, 0, start) is not None
+            or self._reads_as_state(folded, start, end, key, language)
         }
         # A name coordinated with another watched city ("Shenyang and Changsha", "시안과
         # 선양에서") is a city too; runs twice so that a chain of ambiguous names resolves.
@@ -400,6 +400,14 @@ class CityLinker:
             if rules is not None:
                 return rules
         return self._rules["*"]
+
+    def _reads_as_state(self, folded: str, start: int, end: int, key: _Key,
+                        language: str | None) -> bool:
+        """Whether the metonymy rules read this name as the state ("le pouvoir pékinois", "el
+        Gobierno pekinés"): an ambiguous form so read needs no other support, since a dog or a
+        duck has no government."""
+        return (key.city in self._metonym_cities and bool(self._rules)
+                and self._classify(folded, start, end, language) == "government")
 
     def _classify(self, folded: str, start: int, end: int, language: str | None) -> MentionKind:
         before = folded[max(0, start - self._window):start]
@@ -449,11 +457,6 @@ _PLACE_CUES_AFTER: dict[str, re.Pattern[str]] = {
         r"지하철|공장|경제특구|특구|주재|일대|교외|외곽|시가지|병마용|고궁|항구|대학|증권거래소|거래소|"
         r"관광|방문객|공업지대|임시정부|현지|법인))"),
 }
-# Support for an ambiguous adjective form from the noun of state power it qualifies ("le pouvoir
-# pékinois", "el Gobierno pekinés", "o regime pequinês"): a dog or a duck has no government.
-_STATE_NOUN_BEFORE = re.compile(
-    r"\b(?:pouvoir|regime|gouvernement|diplomatie|autorites|dirigeants|gobierno|regimen|"
-    r"diplomacia|autoridades|dirigentes|governo|diplomazia|autorita|dirigenti)\s+$")
 # Coordination between two city names, in the languages of the gazetteer (Hebrew ו "and" may
 # carry the next name's preposition: "בצ'אנגשה ובשיאן").
 _COORDINATION = re.compile(

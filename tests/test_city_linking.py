@@ -552,6 +552,7 @@ def kinds(linker: CityLinker, text: str, language: str) -> list[tuple[str, str]]
         ("Kanton Zürich stemt over nieuwe belastingen", "nl", []),
         ("Un chien pékinois a gagné le concours", "fr", []),
         ("Il cane pechinese ha vinto il concorso", "it", []),
+        ("Le canard pékinois a conquis les tables parisiennes", "fr", []),
         ("경찰은 남경과 여경을 현장에 배치했다", "ko", []),
     ],
 )
@@ -593,6 +594,9 @@ def test_news_searches_leave_out_ambiguous_forms() -> None:
         ("Le pouvoir pékinois durcit la censure", "fr", "government"),
         ("El Gobierno pekinés rechaza las críticas", "es", "government"),
         ("O regime pequinês proibiu os protestos", "pt", "government"),
+        # ... or any reading the metonymy rules give (a noun of state action before it)
+        ("La stretta pechinese sui videogiochi affonda Tencent", "it", "government"),
+        ("La riposte pékinoise ne s'est pas fait attendre", "fr", "government"),
         # the city's own life and administration stay the city
         ("Beijing set to host the winter games again", "en", "place"),
         ("Pékin rouvre ses musées après la canicule", "fr", "place"),
