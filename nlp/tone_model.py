@@ -77,6 +77,15 @@ def _vectorizers() -> tuple[object, object]:
     return chars, words
 
 
+def tone_from_logits(logits: np.ndarray) -> np.ndarray:
+    """P(positive) - P(negative) per row, from the softmax over the (negative, neutral,
+    positive) logits: the one score every linear tone head gives (modified in place)."""
+    logits -= logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    probs /= probs.sum(axis=1, keepdims=True)
+    return probs[:, 2] - probs[:, 0]
+
+
 def features(texts: Sequence[str], lexicon_scores: Sequence[float],
              has_lexicon: Sequence[bool]) -> sparse.csr_matrix:
     """Hashed n-grams (char + word, each L2-normalised) and two lexicon columns."""
@@ -110,20 +119,14 @@ class ToneModel:
         return sparse.csr_matrix((self.weights.ravel(), (rows, cols)),
                                  shape=(self.n_columns, 3))
 
-    def probabilities(self, matrix: sparse.csr_matrix) -> np.ndarray:
-        product = matrix @ self._weights
-        logits = (product.toarray() if sparse.issparse(product) else np.asarray(product)) + \
-            self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
-
     def raw_scores(self, matrix: sparse.csr_matrix) -> np.ndarray:
         """P(positive) - P(negative) per row, before the language scale."""
         if matrix.shape[0] == 0:
             return np.zeros(0)
-        probs = self.probabilities(matrix)
-        return probs[:, 2] - probs[:, 0]
+        product = matrix @ self._weights
+        logits = (product.toarray() if sparse.issparse(product) else np.asarray(product)) + \
+            self.intercept
+        return tone_from_logits(logits)
 
     def scale_for(self, language: str) -> float:
         return self.language_scale.get(language, self.language_scale.get(
@@ -239,11 +242,7 @@ class E5ToneHead:
     def raw_scores(self, matrix: np.ndarray) -> np.ndarray:
         if matrix.shape[0] == 0:
             return np.zeros(0)
-        logits = matrix @ self.weights + self.intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        return probs[:, 2] - probs[:, 0]
+        return tone_from_logits(matrix @ self.weights + self.intercept)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
