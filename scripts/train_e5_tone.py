@@ -194,7 +194,7 @@ def main() -> int:
     lexicon = LexiconSentimentScorer.from_config(base.CONFIG_DIR)
     rows = base.training_rows(args.realdata, lexicon, args.news_weight)
     image = read_image(bundled_image())
-    tokenizer = E5Tokenizer(image)
+    tokenizer = E5Tokenizer(image.vocabulary)
     ids, mask = tokenizer.batch(rows.texts)
     lengths = mask.sum(axis=1)
     extra = e5_features(np.zeros((len(rows.texts), 0)),

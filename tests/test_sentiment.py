@@ -95,6 +95,20 @@ def test_per_city_tone_follows_the_clause(scorer: LexiconSentimentScorer) -> Non
     assert zh_tones["武汉"] < 0 < zh_tones["成都"]
 
 
+def test_a_city_alone_in_its_sentence_is_read_whole(scorer: LexiconSentimentScorer) -> None:
+    splitter = ClauseSplitter(scorer.rules)
+    text = ("Los trenes que parten de Xi'an, capital de Shaanxi, y llegan a Europa baten "
+            "récords. Otra noticia.")
+    start = text.index("Xi'an")
+    # commas and "y" inside the sentence do not end what it says about the city
+    assert splitter.context(text, start, start + 5, "es") == text.split(".")[0]
+    # another city in the sentence: each city gets its side of the nearest boundary
+    two = "Wuhan mourns its dead, and Shanghai celebrates"
+    wuhan, shanghai = (0, 5), (two.index("Shanghai"), two.index("Shanghai") + 8)
+    assert splitter.context(two, *wuhan, "en", [shanghai]).strip() == "Wuhan mourns its dead"
+    assert splitter.context(two, *shanghai, "en", [wuhan]).strip() == "Shanghai celebrates"
+
+
 def test_per_city_tone_falls_back_to_sentence_then_article(
     scorer: LexiconSentimentScorer,
 ) -> None:

@@ -24,7 +24,8 @@ def tagger() -> Tagger:
 
 
 def test_the_model_ships_small_and_is_the_default(tagger: Tagger) -> None:
-    assert DEFAULT_MODEL_PATH.stat().st_size < 5_000_000
+    # n-gram weights (~2.5 MB) and the 250k-piece vocabulary with its piece logits (~4 MB)
+    assert DEFAULT_MODEL_PATH.stat().st_size < 8_000_000
     assert isinstance(tagger.scorer, TrainedSentimentScorer)
     meta = tagger.scorer.model.meta
     assert str(meta["trained_on"]).startswith("xlm-t train splits")
@@ -90,6 +91,11 @@ def test_model_file_round_trips(tmp_path: Path) -> None:
     copy = ToneModel.load(tmp_path / "copy.npz")
     assert np.array_equal(copy.columns, model.columns)
     assert copy.language_scale == model.language_scale and copy.meta == model.meta
+    assert model.pieces is not None and copy.pieces is not None
+    assert copy.pieces.vocabulary.pieces == model.pieces.vocabulary.pieces
+    texts = ["Überschwemmungen in Wuhan", "北京烤鸭店排起长队", "Пекин ввёл пошлины"]
+    assert copy.pieces.piece_ids(texts) == model.pieces.piece_ids(texts)
+    np.testing.assert_array_equal(copy.pieces.term(texts), model.pieces.term(texts))
 
 
 def test_a_damaged_model_file_is_one_clear_error(tmp_path: Path) -> None:
