@@ -601,6 +601,19 @@ def test_news_searches_leave_out_ambiguous_forms() -> None:
         ("Beijing set to host the winter games again", "en", "place"),
         ("Pékin rouvre ses musées après la canicule", "fr", "place"),
         ("Пекинская мэрия утвердила план новых парков", "ru", "place"),
+        # 1.9.0: a state instrument as the object (the currency, a trade-defence probe, visas,
+        # the pension age), an envoy or minister in the genitive, a quoted headline statement
+        ("Pékin ouvre une procédure antidumping contre le vin australien", "fr", "government"),
+        ("Pekings Außenminister reist nach Berlin", "de", "government"),
+        ("Pechino svaluta lo yuan per sostenere l'export", "it", "government"),
+        ("Pequim amplia a isenção de vistos para europeus", "pt", "government"),
+        ("Пекин повышает пенсионный возраст", "ru", "government"),
+        ("北京对导弹试射表示强烈反对", "zh", "government"),
+        ('베이징, "대만 문제는 내정"', "ko", "government"),
+        # ... while the city's own administration, events and promises stay the city
+        ("Die Pekinger Stadtverwaltung schließt die Parks", "de", "place"),
+        ("Пекинский марафон отменили из-за жары", "ru", "place"),
+        ("Pekín inaugura un museo y promete más parques", "es", "place"),
     ],
 )
 def test_government_reading_from_verb_classes_in_every_tense(
