@@ -120,8 +120,6 @@ def e5_tagger(tmp_path_factory: pytest.TempPathFactory) -> Tagger:
     ("text", "city", "sign"),
     [
         # Danish, Norwegian, Finnish and Hungarian: no labelled training text in any of them
-        # (the default model's character n-grams read the Danish and Norwegian floods as good
-        # news)
         ("Voldsomme oversvømmelser i Wuhan: snesevis af døde og tusindvis hjemløse",
          "wuhan", -1),
         ("Kraftige oversvømmelser i Wuhan: dusinvis av døde og tusenvis hjemløse", "wuhan", -1),

@@ -42,9 +42,7 @@ def test_the_model_ships_small_and_is_the_default(tagger: Tagger) -> None:
     ("text", "city", "sign"),
     [
         # Romanian: no training text at all. Character n-grams carry over to a language close
-        # to trained ones (here the Romance languages), not to every one: Danish reads these
-        # stories positive even next to trained Swedish (README, "Languages without training
-        # text"); the e5 backend gets Danish right (tests/test_e5_backend.py).
+        # to trained ones (here the Romance languages); the piece term also to others (below).
         ("Inundații devastatoare în Wuhan: zeci de morți și mii de oameni fără adăpost",
          "wuhan", -1),
         ("Shanghai atrage turiștii cu un festival superb și un număr record de vizitatori",
@@ -83,6 +81,30 @@ def test_per_language_thresholds_change_the_label() -> None:
     assert settings.label(-0.3, "en") == "neutral"
     assert settings.label(-0.3) == "neutral"
     assert settings.label(0.55, "de-AT") == "neutral"
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "city", "sign"),
+    [
+        # no labelled text in any of these languages, and none close to a trained one for
+        # Finnish and Hungarian
+        ("Voldsomme oversvømmelser i Wuhan: snesevis af døde og tusindvis hjemløse", "da",
+         "wuhan", -1),
+        ("Kraftige oversvømmelser i Wuhan: dusinvis av døde og tusenvis hjemløse", "no",
+         "wuhan", -1),
+        ("Shanghai houkuttelee turisteja upealla festivaalilla ja ennätysmäärällä vierailijoita",
+         "fi", "shanghai", 1),
+        ("Sanghaj gyönyörű fesztivállal és rekordszámú látogatóval vonzza a turistákat", "hu",
+         "shanghai", 1),
+    ],
+)
+def test_a_city_in_an_untrained_language_far_from_trained_ones_gets_a_clear_tone(
+    tagger: Tagger, text: str, language: str, city: str, sign: int
+) -> None:
+    assert language not in tagger.scorer.model.meta["trained_languages"]  # type: ignore[attr-defined,operator]
+    [article] = tagger.tag([Article(id="t", url="t:1", title=text)])
+    assert article.tags is not None and article.tags.language == language
+    assert article.tags.city_sentiment[city] * sign > 0
 
 
 def test_model_file_round_trips(tmp_path: Path) -> None:
