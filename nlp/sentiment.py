@@ -357,14 +357,14 @@ def city_sentiment(
 
     ``items``: (text, language, city -> mention spans, article score). For each city the
     contexts of its mentions (ClauseSplitter.context) are scored together; if they carry no
-    tone, the sentences;
-    if those carry none either, the article's score. ``carries_tone(score, language)``
+    tone, the sentences; if those carry none either, the article's score.
+    ``carries_tone(score, language)``
     (default: score != 0, right for the lexicon, which scores 0 without a tone word; the
     tagger passes "its label is not neutral" for a model that never scores exactly 0). When
-    nothing carries tone, the clause's own score is kept.
+    nothing carries tone, the context's own score is kept.
     """
     tone = carries_tone or (lambda score, _language: score != 0.0)
-    clause_texts: list[str] = []
+    context_texts: list[str] = []
     sentence_texts: list[str] = []
     languages: list[str] = []
     keys: list[tuple[int, str]] = []
@@ -372,7 +372,7 @@ def city_sentiment(
         masked = without_city_names(text, spans)
         for city in spans:
             context, sentences = splitter.city_contexts(masked, spans, city, language)
-            clause_texts.append(context)
+            context_texts.append(context)
             sentence_texts.append(sentences)
             languages.append(language)
             keys.append((index, city))
@@ -384,16 +384,16 @@ def city_sentiment(
         values = scorer.score_batch([texts[i] for i in scored], [languages[i] for i in scored])
         return dict(zip(scored, values, strict=True))
 
-    clause_scores = scores_with_content(clause_texts, range(len(keys)))
+    context_scores = scores_with_content(context_texts, range(len(keys)))
     need_sentence = [i for i in range(len(keys))
-                     if not (i in clause_scores and tone(clause_scores[i], languages[i]))]
+                     if not (i in context_scores and tone(context_scores[i], languages[i]))]
     # a city alone in its sentence was read whole already: its sentence would score the same
     sentence_scores = scores_with_content(
-        sentence_texts, [i for i in need_sentence if sentence_texts[i] != clause_texts[i]])
+        sentence_texts, [i for i in need_sentence if sentence_texts[i] != context_texts[i]])
     need_sentence_set = set(need_sentence)
     results: list[dict[str, float]] = [{} for _ in items]
     for position, (index, city) in enumerate(keys):
-        score = clause_scores.get(position, 0.0)
+        score = context_scores.get(position, 0.0)
         if position in need_sentence_set:
             language = languages[position]
             score = next((s for s in (sentence_scores.get(position, 0.0), items[index][3])

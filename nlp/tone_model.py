@@ -6,9 +6,9 @@ lexicon), so the lexicon + negation rules of nlp/sentiment.py are one feature am
 the n-grams catch tone words no lexicon lists, plus a subword term (``PieceTone``): the heads
 also read the mean static multilingual-e5 vector of the text's SentencePiece pieces, folded
 into three logits per piece, which carries tone across languages and spellings that the
-n-grams never saw. Each head is an NBSVM (a logistic regression
-over the n-grams scaled by their log-count ratio for that class), the scaling folded into the
-weights, so the tagger applies one linear map. Trained by ``scripts/train_tone_model.py`` on
+n-grams never saw. Each head is an NBSVM (a logistic regression over the n-grams scaled by
+their log-count ratio for that class), the scaling folded into the weights, so the tagger
+applies one linear map. Trained by ``scripts/train_tone_model.py`` on
 the xlm-t *train* splits (8 languages, tweets) plus the dev split of data/eval (news
 sentences); never on xlm-t validation, the test split or the blind set.
 
