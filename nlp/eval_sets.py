@@ -24,6 +24,7 @@ DEFAULT_EVAL_DIR = REPO_ROOT / "data" / "eval"
 # The blind set: written from the annotation guide alone by someone who never saw the rules
 # (data/eval/blind/README.md). Scored, never tuned on; its misses are never printed.
 BLIND_FILE = Path("blind") / "cities.jsonl"
+FRESH_FILE = Path("fresh") / "cities.jsonl"
 # SemEval-2017 task 5 headlines carry a score in [-1, 1]; |score| < this band is "neutral".
 # 0.1 keeps the clearly-toned headlines (about 85% of the set) polar, as the scores cluster
 # away from zero; the band is the only free choice in this mapping.

@@ -26,6 +26,7 @@ from cityradar.records import SENTIMENT_LABELS, Article, CityMention
 from nlp.eval_sets import (
     BLIND_FILE,
     DEFAULT_REALDATA,
+    FRESH_FILE,
     SEMEVAL_NEUTRAL_BAND,
     AnnotatedSentence,
     LabelledText,
@@ -374,17 +375,19 @@ def run_sentiment(
 def run_splits(
     config_dir: Path, eval_dir: Path, limit: int | None = None
 ) -> dict[str, dict[str, Any]]:
-    """The annotated set's frozen test split, its dev split, and the blind set when present,
-    each scored on its own (mentions, metonymy, tone toward each city; topics for test/dev)."""
+    """The annotated set's frozen test split, its dev split, and the blind and fresh sets when
+    present, each scored on its own (mentions, metonymy, tone toward each city; topics for
+    test/dev)."""
     cities = Path(eval_dir) / "cities.jsonl"
     report = {split: run_annotated(config_dir, cities, split, limit) for split in ("test", "dev")}
     for split in ("test", "dev"):
         report[split]["topics"] = run_annotated(
             config_dir, Path(eval_dir) / "topics.jsonl", split, limit)["topics"]
-    blind = Path(eval_dir) / BLIND_FILE
-    if blind.is_file():
-        report["blind"] = run_annotated(config_dir, blind, None, limit, topics=False)
-        report["blind"]["split"] = "blind"
+    for name, relative in (("blind", BLIND_FILE), ("fresh", FRESH_FILE)):
+        path = Path(eval_dir) / relative
+        if path.is_file():
+            report[name] = run_annotated(config_dir, path, None, limit, topics=False)
+            report[name]["split"] = name
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -178,6 +179,23 @@ def test_build_script_computes_offsets_from_surfaces() -> None:
         (0, 6, "place"), (11, 18, "government")]
     with pytest.raises(ValueError, match="not found"):
         build.parse_line("en | Wuhanese food | wuhan:Wuhan:p:+ |", {"wuhan"}, set())
+
+
+def test_the_committed_sets_are_what_the_build_script_makes_of_the_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from data.eval import build
+
+    shutil.copytree(EVAL_DIR / "source", tmp_path / "source")
+    shutil.copytree(EVAL_DIR / "fresh" / "source", tmp_path / "fresh" / "source")
+    monkeypatch.setattr(build, "HERE", tmp_path)
+    assert build.main() == 0
+    for name in ("cities.jsonl", "topics.jsonl", "fresh/cities.jsonl"):
+        assert (tmp_path / name).read_bytes() == (EVAL_DIR / name).read_bytes(), name
+    fresh = eval_sets.load_annotated(EVAL_DIR / eval_sets.FRESH_FILE)
+    assert len(fresh) > 900 and all(s.id.split("-")[1].startswith("f") for s in fresh)
+    assert not {s.text for s in fresh} & {s.text for s in eval_sets.load_annotated(
+        EVAL_DIR / "cities.jsonl")}  # held out: no fresh sentence is in the dev or test split
 
 
 # -- the command -------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ _SPLIT_TITLES = {
     "test": "FROZEN TEST SPLIT (never tuned on)",
     "dev": "DEV SPLIT (rules, lexicons and the tone model were tuned on it; misses listed)",
     "blind": "BLIND SET (written from the guide alone; never tuned on, misses never shown)",
+    "fresh": "FRESH SET (dev-style round held out from every trainer and rule writer; misses "
+             "never shown)",
     "all": "dev + test together (misses not listed)",
 }
 

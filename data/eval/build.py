@@ -1,6 +1,6 @@
 """Turn the hand-written annotations in data/eval/source/*.txt into JSON lines.
 
-    .venv/bin/python data/eval/build.py        # writes data/eval/cities.jsonl, topics.jsonl
+    .venv/bin/python data/eval/build.py   # writes cities.jsonl, topics.jsonl, fresh/cities.jsonl
 
 Source lines: ``lang | text | mentions | topics`` where mentions is ``-`` or
 ``city:surface:kind[:tone]; ...`` (kind ``p`` place or ``g`` government; tone ``-``, ``0``,
@@ -10,6 +10,8 @@ is looked up in the text after the previous mention, as a whole word in spaced s
 the span is checked to equal the surface. The labels are the annotator's.
 ``source/dev/<lang>.txt`` (same format) holds extra development sentences: all ``split: dev``,
 ids ``<lang>-dNN``; the split of ``source/<lang>.txt`` lines is unchanged by them.
+``fresh/source/<lang>.txt`` (same format): the fresh held-out set, written to
+``fresh/cities.jsonl`` (ids ``<lang>-fNN``, never read by a trainer; see fresh/README.md).
 """
 
 from __future__ import annotations
@@ -84,42 +86,58 @@ def parse_line(line: str, cities: set[str], topics: set[str]) -> dict:
             "topics": topic_ids}
 
 
+def read_source(path: Path, cities: set[str], topics: set[str]) -> tuple[list[dict], int]:
+    """The parsed lines of one source file and how many lines failed (each printed as
+    ``file:line: reason``)."""
+    records: list[dict] = []
+    errors = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            records.append(parse_line(line, cities, topics))
+        except (ValueError, KeyError) as exc:
+            print(f"{path.relative_to(HERE)}:{number}: {exc}", file=sys.stderr)
+            errors += 1
+    return records, errors
+
+
+def write_lines(path: Path, records: list[dict], keep: tuple[str, ...]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for r in records:
+            out.write(json.dumps({k: r[k] for k in keep}, ensure_ascii=False) + "\n")
+
+
 def main() -> int:
     cities = {c["id"] for c in yaml.safe_load((CONFIG / "cities.yaml").read_text())["cities"]}
     topics = set(yaml.safe_load((CONFIG / "topics.yaml").read_text())["topics"])
     records: list[dict] = []
+    fresh: list[dict] = []
     errors = 0
-    extra_dev = sorted((HERE / "source" / "dev").glob("*.txt"))
-    for path in sorted((HERE / "source").glob("*.txt")) + extra_dev:
-        only_dev = path in extra_dev
-        count = 0
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            try:
-                record = parse_line(line, cities, topics)
-            except (ValueError, KeyError) as exc:
-                print(f"{path.name}:{number}: {exc}", file=sys.stderr)
-                errors += 1
-                continue
-            count += 1
-            if only_dev:  # source/dev/: extra development sentences, never test
-                record = {"id": f"{record['lang']}-d{count:02d}", "split": "dev", **record}
-            else:
-                record = {"id": f"{record['lang']}-{count:03d}",
-                          "split": "dev" if count % DEV_EVERY == 1 else "test", **record}
-            records.append(record)
+    for path in sorted((HERE / "source").glob("*.txt")):
+        parsed, failed = read_source(path, cities, topics)
+        errors += failed
+        records += [{"id": f"{r['lang']}-{n:03d}",
+                     "split": "dev" if n % DEV_EVERY == 1 else "test", **r}
+                    for n, r in enumerate(parsed, start=1)]
+    for path in sorted((HERE / "source" / "dev").glob("*.txt")):
+        parsed, failed = read_source(path, cities, topics)  # extra development sentences
+        errors += failed
+        records += [{"id": f"{r['lang']}-d{n:02d}", "split": "dev", **r}
+                    for n, r in enumerate(parsed, start=1)]
+    for path in sorted((HERE / "fresh" / "source").glob("*.txt")):
+        parsed, failed = read_source(path, cities, topics)  # held out, never trained on
+        errors += failed
+        fresh += [{"id": f"{r['lang']}-f{n:02d}", "split": "test", **r}
+                  for n, r in enumerate(parsed, start=1)]
     if errors:
         return 1
-    with (HERE / "cities.jsonl").open("w", encoding="utf-8") as out:
-        for r in records:
-            keep = ("id", "lang", "split", "text", "mentions", "city_sentiment")
-            out.write(json.dumps({k: r[k] for k in keep}, ensure_ascii=False) + "\n")
-    with (HERE / "topics.jsonl").open("w", encoding="utf-8") as out:
-        for r in records:
-            keep = ("id", "lang", "split", "text", "topics")
-            out.write(json.dumps({k: r[k] for k in keep}, ensure_ascii=False) + "\n")
-    print(f"{len(records)} sentences, {sum(len(r['mentions']) for r in records)} mentions")
+    annotations = ("id", "lang", "split", "text", "mentions", "city_sentiment")
+    write_lines(HERE / "cities.jsonl", records, annotations)
+    write_lines(HERE / "topics.jsonl", records, ("id", "lang", "split", "text", "topics"))
+    write_lines(HERE / "fresh" / "cities.jsonl", fresh, annotations)
+    print(f"{len(records)} sentences, {sum(len(r['mentions']) for r in records)} mentions; "
+          f"fresh/cities.jsonl: {len(fresh)} sentences")
     return 0
 
 
