@@ -181,6 +181,18 @@ def test_build_script_computes_offsets_from_surfaces() -> None:
         build.parse_line("en | Wuhanese food | wuhan:Wuhan:p:+ |", {"wuhan"}, set())
 
 
+def test_the_annotators_validator_names_each_bad_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from data.eval import build
+
+    good, bad = tmp_path / "en.txt", tmp_path / "fr.txt"
+    good.write_text("en | Floods in Wuhan | wuhan:Wuhan:p:- | env\n", encoding="utf-8")
+    bad.write_text("fr | Inondations à Wuhan | wuhan:Wuhan:p | env\n", encoding="utf-8")
+    assert build.check([good], {"wuhan"}, {"environment_disasters"}) == 0
+    assert "1 sentences, tones negative 1" in capsys.readouterr().out
+    assert build.check([good, bad], {"wuhan"}, {"environment_disasters"}) == 1
+    assert f"{bad}:1: no tone given for ['wuhan']" in capsys.readouterr().err
+
+
 def test_the_committed_sets_are_what_the_build_script_makes_of_the_sources(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

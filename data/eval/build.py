@@ -1,6 +1,7 @@
 """Turn the hand-written annotations in data/eval/source/*.txt into JSON lines.
 
     .venv/bin/python data/eval/build.py   # writes cities.jsonl, topics.jsonl, fresh/cities.jsonl
+    .venv/bin/python data/eval/build.py --check FILE...   # an annotator's files: errors, tally
 
 Source lines: ``lang | text | mentions | topics`` where mentions is ``-`` or
 ``city:surface:kind[:tone]; ...`` (kind ``p`` place or ``g`` government; tone ``-``, ``0``,
@@ -97,7 +98,8 @@ def read_source(path: Path, cities: set[str], topics: set[str]) -> tuple[list[di
         try:
             records.append(parse_line(line, cities, topics))
         except (ValueError, KeyError) as exc:
-            print(f"{path.relative_to(HERE)}:{number}: {exc}", file=sys.stderr)
+            where = path.relative_to(HERE) if path.is_relative_to(HERE) else path
+            print(f"{where}:{number}: {exc}", file=sys.stderr)
             errors += 1
     return records, errors
 
@@ -108,9 +110,27 @@ def write_lines(path: Path, records: list[dict], keep: tuple[str, ...]) -> None:
             out.write(json.dumps({k: r[k] for k in keep}, ensure_ascii=False) + "\n")
 
 
+def check(paths: list[Path], cities: set[str], topics: set[str]) -> int:
+    """The annotators' validator (ANNOTATION_BRIEF.md): every bad line as ``file:line:
+    reason``, then per file the counts a brief asks for; 1 if any line is bad."""
+    errors = 0
+    for path in paths:
+        parsed, failed = read_source(path, cities, topics)
+        errors += failed
+        tones = [tone for r in parsed for tone in r["city_sentiment"].values()]
+        government = sum(m["kind"] == "government" for r in parsed for m in r["mentions"])
+        print(f"{path}: {len(parsed)} sentences, tones negative {tones.count('negative')} / "
+              f"positive {tones.count('positive')} / neutral {tones.count('neutral')}, "
+              f"government {government}, two-city "
+              f"{sum(len(r['city_sentiment']) >= 2 for r in parsed)}")
+    return 1 if errors else 0
+
+
 def main() -> int:
     cities = {c["id"] for c in yaml.safe_load((CONFIG / "cities.yaml").read_text())["cities"]}
     topics = set(yaml.safe_load((CONFIG / "topics.yaml").read_text())["topics"])
+    if sys.argv[1:2] == ["--check"]:
+        return check([Path(name) for name in sys.argv[2:]], cities, topics)
     records: list[dict] = []
     fresh: list[dict] = []
     errors = 0
