@@ -20,7 +20,8 @@ _SPLIT_TITLES = {
     "blind": "BLIND SET (written from the guide alone; never tuned on, misses never shown)",
     "fresh": "FRESH SET (dev-style round held out from every trainer and rule writer; misses "
              "never shown)",
-    "all": "dev + test together (misses not listed)",
+    "all": "every sentence of the file: dev + test together, or a blind or fresh set (misses "
+           "not listed)",
 }
 
 
