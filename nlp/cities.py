@@ -15,6 +15,10 @@ folded text are offsets in the original. Each hit is then checked for word bound
 
 Overlapping hits resolve leftmost-longest. "Canton" is case-sensitive (the Swiss or French
 "canton" is not Guangzhou) and "canton of/de", "Canton, Ohio" are false friends.
+
+A mention of a city with ``metonym: true`` (Beijing) is the city or the Chinese state: the rules
+of lexicons/metonymy.yaml decide where one matches, and the metonymy model (nlp/metonymy_model.py)
+reads the rest in the languages it was trained on.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,7 +36,10 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from cityradar.config import ConfigError, ConfigModel, load_yaml, validate
 from cityradar.records import CityMention, MentionKind
+from nlp.config_schema import nlp_section
 from nlp.gazetteer import City, load_cities
+from nlp.metonymy_model import DEFAULT_MODEL_PATH as DEFAULT_METONYMY_MODEL
+from nlp.metonymy_model import Context, MetonymyModel
 
 logger = logging.getLogger(__name__)
 
@@ -218,8 +225,11 @@ def _compile_metonymy(data: Any, path: Path) -> tuple[int, dict[str, _Rules]]:
 class CityLinker:
     """Finds mentions of the watched cities; see the module docstring for the rules."""
 
-    def __init__(self, cities: Sequence[City], metonymy_rules_path: Path | None = None) -> None:
+    def __init__(self, cities: Sequence[City], metonymy_rules_path: Path | None = None,
+                 metonymy_model_path: Path | None = None) -> None:
         self.cities = list(cities)
+        self._model_path = metonymy_model_path
+        self._model: MetonymyModel | None = None
         self._metonym_cities = {city.id for city in self.cities if city.metonym}
         self._keys: list[_Key] = []
         self._automaton = ahocorasick.Automaton()
@@ -239,9 +249,23 @@ class CityLinker:
 
     @classmethod
     def from_config(cls, config_dir: Path) -> CityLinker:
+        """The cities, metonymy rules and metonymy model a config directory names (nlp.yaml
+        ``linking.metonymy_model``: a file relative to the directory, or ``none``; the shipped
+        model when unset)."""
         config_dir = Path(config_dir)
         rules = config_dir / METONYMY_FILE
-        return cls(load_cities(config_dir), rules if rules.is_file() else None)
+        model = nlp_section(config_dir, "linking").get("metonymy_model") if (
+            config_dir / "nlp.yaml").is_file() else None
+        if model is None:
+            model_path: Path | None = DEFAULT_METONYMY_MODEL
+        elif model == "none":
+            model_path = None
+        else:
+            model_path = config_dir / model
+            if not model_path.is_file():
+                raise ConfigError(f"nlp.yaml: linking.metonymy_model: no file {model_path}")
+        return cls(load_cities(config_dir), rules if rules.is_file() else None,
+                   model_path if rules.is_file() else None)
 
     # -- building ------------------------------------------------------------------------------
 
@@ -365,6 +389,7 @@ class CityLinker:
             }
         named_at = {start: index for index, (start, _, _) in enumerate(named)}
         mentions: list[CityMention] = []
+        undecided: list[int] = []  # mentions of metonym cities that no rule reads
         for start, end, key in chosen:
             if key.false_friend or key.city is None:
                 continue
@@ -373,12 +398,15 @@ class CityLinker:
             if key.cued and key.city in cues_present:
                 continue
             kind: MentionKind = "place"
+            original_start, original_end = self._orig(start, offsets), self._orig(end, offsets)
             # two watched cities acting together ("Beijing and Shanghai said", "北京与上海签署")
             # are cities, not the state
             if key.city in self._metonym_cities and self._rules and not _coordinated(
                     folded, named, named_at[start], None):
-                kind = self._classify(folded, start, end, language)
-            original_start, original_end = self._orig(start, offsets), self._orig(end, offsets)
+                reading = self._rule_reading(folded, start, end, language)
+                if reading is None:
+                    undecided.append(len(mentions))
+                kind = reading or "place"
             mentions.append(
                 CityMention(
                     city=key.city,
@@ -388,7 +416,31 @@ class CityLinker:
                     kind=kind,
                 )
             )
+        model = self.metonymy_model if undecided else None
+        if model is not None and base_language in model.languages:
+            contexts = [Context.of(text, mentions[i].start, mentions[i].end) for i in undecided]
+            for index, state in zip(undecided, model.is_state(contexts), strict=True):
+                if state:
+                    mentions[index] = replace(mentions[index], kind="government")
         return mentions
+
+    @property
+    def metonymy_model(self) -> MetonymyModel | None:
+        """The model for mentions no rule decides, read on first use."""
+        if self._model is None and self._model_path is not None:
+            self._model = MetonymyModel.load(self._model_path)
+        return self._model
+
+    def rule_reading(self, text: str, start: int, end: int,
+                     language: str | None) -> MentionKind | None:
+        """What the metonymy rules make of the name at ``text[start:end]`` (None when no rule
+        matches), whatever the city."""
+        if not self._rules:
+            return None
+        folded, offsets = _fold_with_offsets(text)
+        if offsets is not None:
+            start, end = offsets.index(start), offsets.index(end)
+        return self._rule_reading(folded, start, end, language)
 
     @staticmethod
     def _orig(position: int, offsets: list[int] | None) -> int:
@@ -407,9 +459,10 @@ class CityLinker:
         Gobierno pekinés"): an ambiguous form so read needs no other support, since a dog or a
         duck has no government."""
         return (key.city in self._metonym_cities and bool(self._rules)
-                and self._classify(folded, start, end, language) == "government")
+                and self._rule_reading(folded, start, end, language) == "government")
 
-    def _classify(self, folded: str, start: int, end: int, language: str | None) -> MentionKind:
+    def _rule_reading(self, folded: str, start: int, end: int,
+                      language: str | None) -> MentionKind | None:
         before = folded[max(0, start - self._window):start]
         after = folded[end:end + self._window]
         rules = self._rules_for(language)
@@ -422,7 +475,7 @@ class CityLinker:
                     return kind
                 if side in ("after", "after_locative") and pattern.match(after):
                     return kind
-        return "place"
+        return None
 
     # -- relevance -----------------------------------------------------------------------------
 

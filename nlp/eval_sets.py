@@ -24,7 +24,10 @@ DEFAULT_EVAL_DIR = REPO_ROOT / "data" / "eval"
 # The blind set: written from the annotation guide alone by someone who never saw the rules
 # (data/eval/blind/README.md). Scored, never tuned on; its misses are never printed.
 BLIND_FILE = Path("blind") / "cities.jsonl"
+# The fresh sets: dev-style rounds held out from every trainer and rule writer (round 10, then
+# round 12, written after the metonymy model was trained on round 11); data/eval/fresh*/README.md.
 FRESH_FILE = Path("fresh") / "cities.jsonl"
+FRESH2_FILE = Path("fresh2") / "cities.jsonl"
 # SemEval-2017 task 5 headlines carry a score in [-1, 1]; |score| < this band is "neutral".
 # 0.1 keeps the clearly-toned headlines (about 85% of the set) polar, as the scores cluster
 # away from zero; the band is the only free choice in this mapping.
@@ -212,6 +215,7 @@ class AnnotatedSentence:
     mentions: list[CityMention] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     city_sentiment: dict[str, str] = field(default_factory=dict)  # city id -> label
+    round: int | None = None  # the annotation round that wrote it (data/eval/README.md)
 
 
 def _field(entry: dict[str, Any], key: str, kind: type, where: str, default: Any = None) -> Any:
@@ -249,6 +253,7 @@ def _parse_annotated(entry: Any, where: str) -> AnnotatedSentence:
         id=str(entry.get("id", where)), lang=_field(entry, "lang", str, where), text=text,
         split=_field(entry, "split", str, where, "test"), mentions=mentions,
         topics=[str(t) for t in topics], city_sentiment=dict(sentiment),
+        round=_field(entry, "round", int, where) if "round" in entry else None,
     )
 
 

@@ -26,6 +26,7 @@ from cityradar.records import SENTIMENT_LABELS, Article, CityMention
 from nlp.eval_sets import (
     BLIND_FILE,
     DEFAULT_REALDATA,
+    FRESH2_FILE,
     FRESH_FILE,
     SEMEVAL_NEUTRAL_BAND,
     AnnotatedSentence,
@@ -383,7 +384,8 @@ def run_splits(
     for split in ("test", "dev"):
         report[split]["topics"] = run_annotated(
             config_dir, Path(eval_dir) / "topics.jsonl", split, limit)["topics"]
-    for name, relative in (("blind", BLIND_FILE), ("fresh", FRESH_FILE)):
+    for name, relative in (("blind", BLIND_FILE), ("fresh", FRESH_FILE),
+                           ("fresh2", FRESH2_FILE)):
         path = Path(eval_dir) / relative
         if path.is_file():
             report[name] = run_annotated(config_dir, path, None, limit, topics=False)

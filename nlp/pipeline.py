@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Bump when tagging output changes (rules, lexicons, taxonomy, models), so stored articles
 # can be re-tagged.
-TAGGER_VERSION = "1.9.0"
+TAGGER_VERSION = "1.10.0"
 DEFAULT_BATCH_SIZE = 256
 
 

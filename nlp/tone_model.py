@@ -42,7 +42,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from nlp.e5_model import E5Tokenizer, PieceVocabulary
+from nlp.e5_model import (
+    PieceVocabulary,
+    piece_weights,
+    shared_tokenizer,
+    vocabulary_arrays,
+    vocabulary_from_arrays,
+    weighted_piece_means,
+)
 
 if TYPE_CHECKING:
     from nlp.sentiment import LexiconSentimentScorer
@@ -54,7 +61,6 @@ CHAR_NGRAMS = (2, 4)
 WORD_NGRAMS = (1, 2)
 LEXICON_FEATURE_SCALE = 3.0  # the lexicon score's column is scaled so regularisation keeps it
 LEXICON_COLUMNS = 2  # the last columns of ``features``: lexicon score, language has a lexicon
-SIF_A = 1e-3  # a piece's weight in the mean: SIF_A / (SIF_A + its unigram probability)
 _USER = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _DIGITS = re.compile(r"\d")
@@ -106,29 +112,6 @@ def features(texts: Sequence[str], lexicon_scores: Sequence[float],
                           sparse.csr_matrix(extra)], format="csr")
 
 
-def piece_weights(scores: np.ndarray) -> np.ndarray:
-    """Each piece's weight in a text's mean (Arora et al.'s smooth inverse frequency, from the
-    unigram log probability SentencePiece stores): frequent pieces such as "▁the" count
-    little."""
-    return (SIF_A / (SIF_A + np.exp(scores.astype(np.float64)))).astype(np.float32)
-
-
-def weighted_piece_means(ids: Sequence[Sequence[int]], table: np.ndarray,
-                         weights: np.ndarray) -> np.ndarray:
-    """Per text, the ``weights``-weighted mean of the ``table`` rows of its pieces (zeros for
-    a text without pieces)."""
-    lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
-    out = np.zeros((len(ids), table.shape[1]), dtype=np.float32)
-    if not lengths.sum():
-        return out
-    flat = np.fromiter((i for row in ids for i in row), dtype=np.int64, count=int(lengths.sum()))
-    filled = lengths > 0
-    starts = (np.cumsum(lengths) - lengths)[filled]
-    totals = np.add.reduceat(table[flat] * weights[flat, None], starts, axis=0)
-    out[filled] = totals / np.add.reduceat(weights[flat], starts)[:, None]
-    return out
-
-
 @dataclass
 class PieceTone:
     """The model's subword term, which carries tone across languages and spellings: every
@@ -141,7 +124,7 @@ class PieceTone:
     logits: np.ndarray  # float32 (pieces, 3)
 
     def __post_init__(self) -> None:
-        self._tokenizer = E5Tokenizer(self.vocabulary)
+        self._tokenizer = shared_tokenizer(self.vocabulary)
         self._weights = piece_weights(self.vocabulary.scores)
 
     def piece_ids(self, texts: Sequence[str]) -> list[list[int]]:
@@ -203,15 +186,8 @@ class ToneModel:
                 "word_ngrams": WORD_NGRAMS, "lexicon_feature_scale": LEXICON_FEATURE_SCALE}
         arrays: dict[str, np.ndarray] = {}
         if self.pieces is not None:
-            vocabulary = self.pieces.vocabulary
-            encoded = [piece.encode("utf-8") for piece in vocabulary.pieces]
-            info["pieces"] = {"normalisation": vocabulary.normalisation, "bos": vocabulary.bos,
-                              "eos": vocabulary.eos, "pad": vocabulary.pad,
-                              "unk": vocabulary.unk}
-            arrays = {"piece_text": np.frombuffer(b"".join(encoded), dtype=np.uint8),
-                      "piece_ends": np.cumsum([len(e) for e in encoded]).astype(np.int32),
-                      "piece_scores": vocabulary.scores.astype(np.float32),
-                      "piece_logits": self.pieces.logits.astype(np.float16)}
+            info["pieces"], arrays = vocabulary_arrays(self.pieces.vocabulary)
+            arrays["piece_logits"] = self.pieces.logits.astype(np.float16)
         with path.open("wb") as handle:
             np.savez_compressed(
                 handle, columns=self.columns.astype(np.int32),
@@ -233,17 +209,8 @@ class ToneModel:
                                       "with scripts/train_tone_model.py")
                 pieces = None
                 if "pieces" in info:
-                    text, ends = data["piece_text"].tobytes(), data["piece_ends"]
-                    starts = np.concatenate([[0], ends[:-1]])
-                    special = info["pieces"]
-                    vocabulary = PieceVocabulary(
-                        pieces=[text[a:b].decode("utf-8") for a, b in zip(starts, ends,
-                                                                          strict=True)],
-                        scores=data["piece_scores"],
-                        normalisation={int(k): v for k, v in special["normalisation"].items()},
-                        bos=special["bos"], eos=special["eos"], pad=special["pad"],
-                        unk=special["unk"])
-                    pieces = PieceTone(vocabulary, data["piece_logits"].astype(np.float32))
+                    pieces = PieceTone(vocabulary_from_arrays(info["pieces"], data),
+                                       data["piece_logits"].astype(np.float32))
                 return cls(columns=data["columns"].astype(np.int64),
                            weights=data["weights"].astype(np.float32),
                            intercept=data["intercept"].astype(np.float32),

@@ -38,7 +38,13 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from nlp import eval_sets  # noqa: E402
 from nlp import evaluation as ev  # noqa: E402
-from nlp.e5_model import bundled_image, piece_vectors, read_image  # noqa: E402
+from nlp.e5_model import (  # noqa: E402
+    bundled_image,
+    piece_vectors,
+    piece_weights,
+    read_image,
+    weighted_piece_means,
+)
 from nlp.sentiment import (  # noqa: E402
     ClauseSplitter,
     LexiconSentimentScorer,
@@ -52,9 +58,7 @@ from nlp.tone_model import (  # noqa: E402
     PieceTone,
     ToneModel,
     features,
-    piece_weights,
     tone_from_logits,
-    weighted_piece_means,
 )
 
 CONFIG_DIR = REPO_ROOT / "config"

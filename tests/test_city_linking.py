@@ -637,3 +637,21 @@ def test_sino_korean_readings_count_only_with_support(
     linker: CityLinker, text: str, expected: list[tuple[str, str]]
 ) -> None:
     assert kinds(linker, text, "ko") == expected
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("Beijing swelters through a third heatwave", "en"),
+    ("Pékin suffoque sous le smog", "fr"),
+    ("Peking erstickt im Smog", "de"),
+    ("Pekín amanece bajo la nieve", "es"),
+    ("Pechino soffoca: allerta per le polveri sottili", "it"),
+    ("Пекин задыхается от смога", "ru"),
+    ("北京遭遇今年最强暴雨", "zh"),
+    ("北京は大雨に見舞われた", "ja"),
+    ("베이징은 폭우로 지하철 운행이 중단됐다", "ko"),
+])
+def test_weather_happens_to_the_city_not_the_state(text: str, language: str) -> None:
+    # a rule decides it, not the model: weather and hazards never befall a government
+    rules_only = CityLinker(load_cities(CONFIG_DIR), CONFIG_DIR / "lexicons" / "metonymy.yaml")
+    [mention] = rules_only.link(text, language)
+    assert rules_only.rule_reading(text, mention.start, mention.end, language) == "place"

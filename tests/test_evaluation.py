@@ -199,15 +199,27 @@ def test_the_committed_sets_are_what_the_build_script_makes_of_the_sources(
     from data.eval import build
 
     shutil.copytree(EVAL_DIR / "source", tmp_path / "source")
-    shutil.copytree(EVAL_DIR / "fresh" / "source", tmp_path / "fresh" / "source")
+    for fresh_set in ("fresh", "fresh2"):
+        shutil.copytree(EVAL_DIR / fresh_set / "source", tmp_path / fresh_set / "source")
     monkeypatch.setattr(build, "HERE", tmp_path)
     assert build.main() == 0
-    for name in ("cities.jsonl", "topics.jsonl", "fresh/cities.jsonl"):
+    for name in ("cities.jsonl", "topics.jsonl", "fresh/cities.jsonl", "fresh2/cities.jsonl"):
         assert (tmp_path / name).read_bytes() == (EVAL_DIR / name).read_bytes(), name
+    annotated = {s.text for s in eval_sets.load_annotated(EVAL_DIR / "cities.jsonl")}
     fresh = eval_sets.load_annotated(EVAL_DIR / eval_sets.FRESH_FILE)
+    fresh2 = eval_sets.load_annotated(EVAL_DIR / eval_sets.FRESH2_FILE)
     assert len(fresh) > 900 and all(s.id.split("-")[1].startswith("f") for s in fresh)
-    assert not {s.text for s in fresh} & {s.text for s in eval_sets.load_annotated(
-        EVAL_DIR / "cities.jsonl")}  # held out: no fresh sentence is in the dev or test split
+    assert len(fresh2) > 500 and all(s.id.split("-")[1].startswith("g") for s in fresh2)
+    # held out: no fresh sentence is in the dev or test split, nor in the other fresh set
+    assert not {s.text for s in fresh} & annotated
+    assert not {s.text for s in fresh2} & (annotated | {s.text for s in fresh})
+
+
+def test_each_dev_sentence_carries_the_annotation_round_that_wrote_it() -> None:
+    dev = eval_sets.load_annotated(EVAL_DIR / "cities.jsonl", "dev")
+    rounds = {s.round for s in dev}
+    assert None not in rounds and {1, 2, 9, 11} <= rounds and 10 not in rounds  # 10 is fresh
+    assert {s.round for s in dev if s.id.split("-")[1].startswith("d")} >= {2, 11}
 
 
 # -- the command -------------------------------------------------------------------------------

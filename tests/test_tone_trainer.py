@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from nlp.e5_model import PieceVocabulary
+from nlp.e5_model import PieceVocabulary, piece_weights, weighted_piece_means
 from nlp.tone_model import (
     CLASSES,
     LEXICON_COLUMNS,
@@ -19,8 +19,6 @@ from nlp.tone_model import (
     PieceTone,
     ToneModel,
     features,
-    piece_weights,
-    weighted_piece_means,
 )
 
 TRAINER = Path(__file__).resolve().parents[1] / "scripts" / "train_tone_model.py"

@@ -1,6 +1,6 @@
 """Turn the hand-written annotations in data/eval/source/*.txt into JSON lines.
 
-    .venv/bin/python data/eval/build.py   # writes cities.jsonl, topics.jsonl, fresh/cities.jsonl
+    .venv/bin/python data/eval/build.py   # cities.jsonl, topics.jsonl, fresh*/cities.jsonl
     .venv/bin/python data/eval/build.py --check FILE...   # an annotator's files: errors, tally
 
 Source lines: ``lang | text | mentions | topics`` where mentions is ``-`` or
@@ -11,13 +11,15 @@ is looked up in the text after the previous mention, as a whole word in spaced s
 the span is checked to equal the surface. The labels are the annotator's.
 ``source/dev/<lang>.txt`` (same format) holds extra development sentences: all ``split: dev``,
 ids ``<lang>-dNN``; the split of ``source/<lang>.txt`` lines is unchanged by them.
-``fresh/source/<lang>.txt`` (same format): the fresh held-out set, written to
-``fresh/cities.jsonl`` (ids ``<lang>-fNN``, never read by a trainer; see fresh/README.md).
+``fresh/source/<lang>.txt`` and ``fresh2/source/<lang>.txt`` (same format): the fresh
+held-out sets (rounds 10 and 12), written to ``fresh/cities.jsonl`` and ``fresh2/cities.jsonl``
+(ids ``<lang>-fNN`` and ``<lang>-gNN``, never read by a trainer; see their README.md).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -34,6 +36,11 @@ TOPIC_NAMES = {
 KINDS = {"p": "place", "g": "government"}
 TONES = {"-": "negative", "0": "neutral", "+": "positive"}
 DEV_EVERY = 3  # every third sentence of each language is in the "dev" split
+# "# Round 2 (issue 13): ...", "# Extra dev sentences (issue 13, round 4), ...": the lines below
+# were written in that annotation round (the test split and the first dev lines are round 1)
+# the held-out fresh sets (FRESH_SET_FILES of nlp/eval_sets.py) and their id prefixes
+FRESH_SETS = (("fresh", "f"), ("fresh2", "g"))
+ROUND_MARKER = re.compile(r"\bround (\d+)\b", re.I)
 
 
 def _spaced(char: str) -> bool:
@@ -87,16 +94,26 @@ def parse_line(line: str, cities: set[str], topics: set[str]) -> dict:
             "topics": topic_ids}
 
 
-def read_source(path: Path, cities: set[str], topics: set[str]) -> tuple[list[dict], int]:
+def read_source(path: Path, cities: set[str], topics: set[str],
+                first_round: int | None = None) -> tuple[list[dict], int]:
     """The parsed lines of one source file and how many lines failed (each printed as
-    ``file:line: reason``)."""
+    ``file:line: reason``). With ``first_round``, each record also gets ``round``: the
+    annotation round a ``# ... round N ...`` comment line above it names (``first_round``
+    above the first such comment)."""
     records: list[dict] = []
     errors = 0
+    annotation_round = first_round
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.startswith("#") and first_round is not None:
+            marker = ROUND_MARKER.search(line)
+            annotation_round = int(marker.group(1)) if marker else annotation_round
         if not line.strip() or line.startswith("#"):
             continue
         try:
-            records.append(parse_line(line, cities, topics))
+            record = parse_line(line, cities, topics)
+            if annotation_round is not None:
+                record["round"] = annotation_round
+            records.append(record)
         except (ValueError, KeyError) as exc:
             where = path.relative_to(HERE) if path.is_relative_to(HERE) else path
             print(f"{where}:{number}: {exc}", file=sys.stderr)
@@ -132,32 +149,36 @@ def main() -> int:
     if sys.argv[1:2] == ["--check"]:
         return check([Path(name) for name in sys.argv[2:]], cities, topics)
     records: list[dict] = []
-    fresh: list[dict] = []
     errors = 0
     for path in sorted((HERE / "source").glob("*.txt")):
-        parsed, failed = read_source(path, cities, topics)
+        parsed, failed = read_source(path, cities, topics, first_round=1)
         errors += failed
         records += [{"id": f"{r['lang']}-{n:03d}",
                      "split": "dev" if n % DEV_EVERY == 1 else "test", **r}
                     for n, r in enumerate(parsed, start=1)]
     for path in sorted((HERE / "source" / "dev").glob("*.txt")):
-        parsed, failed = read_source(path, cities, topics)  # extra development sentences
+        parsed, failed = read_source(path, cities, topics, first_round=1)  # more dev lines
         errors += failed
         records += [{"id": f"{r['lang']}-d{n:02d}", "split": "dev", **r}
                     for n, r in enumerate(parsed, start=1)]
-    for path in sorted((HERE / "fresh" / "source").glob("*.txt")):
-        parsed, failed = read_source(path, cities, topics)  # held out, never trained on
-        errors += failed
-        fresh += [{"id": f"{r['lang']}-f{n:02d}", "split": "test", **r}
-                  for n, r in enumerate(parsed, start=1)]
+    fresh: dict[str, list[dict]] = {}
+    for directory, prefix in FRESH_SETS:
+        fresh[directory] = []
+        for path in sorted((HERE / directory / "source").glob("*.txt")):
+            parsed, failed = read_source(path, cities, topics)  # held out, never trained on
+            errors += failed
+            fresh[directory] += [{"id": f"{r['lang']}-{prefix}{n:02d}", "split": "test", **r}
+                                 for n, r in enumerate(parsed, start=1)]
     if errors:
         return 1
     annotations = ("id", "lang", "split", "text", "mentions", "city_sentiment")
-    write_lines(HERE / "cities.jsonl", records, annotations)
+    write_lines(HERE / "cities.jsonl", records, ("id", "lang", "split", "round", "text",
+                                                 "mentions", "city_sentiment"))
     write_lines(HERE / "topics.jsonl", records, ("id", "lang", "split", "text", "topics"))
-    write_lines(HERE / "fresh" / "cities.jsonl", fresh, annotations)
+    for directory, sentences in fresh.items():
+        write_lines(HERE / directory / "cities.jsonl", sentences, annotations)
     print(f"{len(records)} sentences, {sum(len(r['mentions']) for r in records)} mentions; "
-          f"fresh/cities.jsonl: {len(fresh)} sentences")
+          + ", ".join(f"{d}/cities.jsonl: {len(s)} sentences" for d, s in fresh.items()))
     return 0
 
 
