@@ -401,6 +401,17 @@ def piece_vectors(image: E5Image, pieces: Sequence[int] | None = None,
     return out
 
 
+def cached_piece_vectors(image: E5Image, cache: Path | None) -> np.ndarray:
+    """``piece_vectors`` of the whole vocabulary, read from ``cache`` (.npy) when it exists,
+    else computed and written there (the trainers' ``--piece-vectors``)."""
+    if cache is not None and cache.exists():
+        return np.load(cache)
+    vectors = piece_vectors(image)
+    if cache is not None:
+        np.save(cache, vectors)
+    return vectors
+
+
 class E5Embedder:
     """Mean-pooled "query: " embeddings of the encoder with a tone model's adapters."""
 

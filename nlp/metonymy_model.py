@@ -22,14 +22,12 @@ out-of-fold predictions for the mentions no rule decides.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from cityradar.config import ConfigError
 from nlp.e5_model import (
     PieceVocabulary,
     piece_weights,
@@ -38,8 +36,10 @@ from nlp.e5_model import (
     vocabulary_from_arrays,
     weighted_piece_means,
 )
+from nlp.model_files import read_model_file, require_settings, write_model_file
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "data" / "metonymy_model.npz"
+TRAINER = "scripts/train_metonymy_model.py"
 CONTEXT_CHARS = 120  # characters read on each side of the mention
 # (side, first piece, end piece): "before" slots count back from the name
 SLOTS: tuple[tuple[str, int, int], ...] = (
@@ -127,30 +127,20 @@ class MetonymyModel:
     # -- file ----------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         specials, arrays = vocabulary_arrays(self.vocabulary)
-        info = {"intercept": self.intercept, "threshold": self.threshold, "meta": self.meta,
-                "languages": sorted(self.languages),
-                "slots": [list(slot) for slot in SLOTS], "context_chars": CONTEXT_CHARS,
-                "pieces": specials}
-        with path.open("wb") as handle:
-            np.savez_compressed(
-                handle, logits=self.logits.astype(np.float16),
-                info=np.frombuffer(json.dumps(info, sort_keys=True).encode(), dtype=np.uint8),
-                **arrays)
+        write_model_file(path, {
+            "intercept": self.intercept, "threshold": self.threshold, "meta": self.meta,
+            "languages": sorted(self.languages), "slots": [list(slot) for slot in SLOTS],
+            "context_chars": CONTEXT_CHARS, "pieces": specials,
+        }, {"logits": self.logits.astype(np.float16), **arrays})
 
     @classmethod
     def load(cls, path: Path) -> MetonymyModel:
-        try:
-            with np.load(path) as data:
-                info = json.loads(bytes(data["info"]).decode())
-                if [tuple(slot) for slot in info["slots"]] != list(SLOTS) or \
-                        info["context_chars"] != CONTEXT_CHARS:
-                    raise ConfigError(f"{path}: built with other context slots; rebuild it "
-                                      "with scripts/train_metonymy_model.py")
-                return cls(vocabulary_from_arrays(info["pieces"], data),
-                           data["logits"].astype(np.float32), float(info["intercept"]),
-                           float(info["threshold"]), frozenset(info["languages"]), info["meta"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise ConfigError(f"{path}: cannot read the metonymy model ({exc}); rebuild it "
-                              "with scripts/train_metonymy_model.py") from exc
+        def build(info: dict, data: Mapping[str, np.ndarray]) -> MetonymyModel:
+            require_settings(path, [tuple(slot) for slot in info["slots"]] == list(SLOTS)
+                             and info["context_chars"] == CONTEXT_CHARS, TRAINER)
+            return cls(vocabulary_from_arrays(info["pieces"], data),
+                       data["logits"].astype(np.float32), float(info["intercept"]),
+                       float(info["threshold"]), frozenset(info["languages"]), info["meta"])
+
+        return read_model_file(path, "metonymy model", TRAINER, build)

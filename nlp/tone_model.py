@@ -32,9 +32,8 @@ memory (``tokenizers``' trie over 250k pieces).
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,11 +49,14 @@ from nlp.e5_model import (
     vocabulary_from_arrays,
     weighted_piece_means,
 )
+from nlp.model_files import read_model_file, require_settings, write_model_file
 
 if TYPE_CHECKING:
     from nlp.sentiment import LexiconSentimentScorer
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "data" / "tone_model.npz"
+TONE_TRAINER = "scripts/train_tone_model.py"
+E5_TRAINER = "scripts/train_e5_tone.py"
 CLASSES = ("negative", "neutral", "positive")
 N_FEATURES = 2**19
 CHAR_NGRAMS = (2, 4)
@@ -180,7 +182,6 @@ class ToneModel:
     # -- file ----------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         info = {"language_scale": self.language_scale, "default_scale": self.default_scale,
                 "meta": self.meta, "n_features": N_FEATURES, "char_ngrams": CHAR_NGRAMS,
                 "word_ngrams": WORD_NGRAMS, "lexicon_feature_scale": LEXICON_FEATURE_SCALE}
@@ -188,39 +189,28 @@ class ToneModel:
         if self.pieces is not None:
             info["pieces"], arrays = vocabulary_arrays(self.pieces.vocabulary)
             arrays["piece_logits"] = self.pieces.logits.astype(np.float16)
-        with path.open("wb") as handle:
-            np.savez_compressed(
-                handle, columns=self.columns.astype(np.int32),
-                weights=self.weights.astype(np.float16), intercept=self.intercept,
-                info=np.frombuffer(json.dumps(info, sort_keys=True).encode(), dtype=np.uint8),
-                **arrays,
-            )
+        write_model_file(path, info, {"columns": self.columns.astype(np.int32),
+                                      "weights": self.weights.astype(np.float16),
+                                      "intercept": self.intercept, **arrays})
 
     @classmethod
     def load(cls, path: Path) -> ToneModel:
-        from cityradar.config import ConfigError
+        def build(info: dict, data: Mapping[str, np.ndarray]) -> ToneModel:
+            require_settings(path, info.get("n_features") == N_FEATURES
+                             and tuple(info["char_ngrams"]) == CHAR_NGRAMS
+                             and tuple(info["word_ngrams"]) == WORD_NGRAMS, TONE_TRAINER)
+            pieces = None
+            if "pieces" in info:
+                pieces = PieceTone(vocabulary_from_arrays(info["pieces"], data),
+                                   data["piece_logits"].astype(np.float32))
+            return cls(columns=data["columns"].astype(np.int64),
+                       weights=data["weights"].astype(np.float32),
+                       intercept=data["intercept"].astype(np.float32),
+                       language_scale={k: float(v) for k, v in info["language_scale"].items()},
+                       default_scale=float(info["default_scale"]), meta=info["meta"],
+                       pieces=pieces)
 
-        try:
-            with np.load(path) as data:
-                info = json.loads(bytes(data["info"]).decode())
-                if info.get("n_features") != N_FEATURES or tuple(info["char_ngrams"]) != \
-                        CHAR_NGRAMS or tuple(info["word_ngrams"]) != WORD_NGRAMS:
-                    raise ConfigError(f"{path}: built with other feature settings; rebuild it "
-                                      "with scripts/train_tone_model.py")
-                pieces = None
-                if "pieces" in info:
-                    pieces = PieceTone(vocabulary_from_arrays(info["pieces"], data),
-                                       data["piece_logits"].astype(np.float32))
-                return cls(columns=data["columns"].astype(np.int64),
-                           weights=data["weights"].astype(np.float32),
-                           intercept=data["intercept"].astype(np.float32),
-                           language_scale={k: float(v) for k, v in
-                                           info["language_scale"].items()},
-                           default_scale=float(info["default_scale"]), meta=info["meta"],
-                           pieces=pieces)
-        except (OSError, KeyError, ValueError) as exc:
-            raise ConfigError(f"{path}: cannot read the tone model ({exc}); rebuild it with "
-                              "scripts/train_tone_model.py") from exc
+        return read_model_file(path, "tone model", TONE_TRAINER, build)
 
 
 @dataclass
@@ -297,29 +287,21 @@ class E5ToneHead:
         return tone_from_logits(matrix @ self.weights + self.intercept)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         adapter = {f"adapter:{name}": value.astype(np.float32)
                    for name, value in self.adapter.items()}
-        with path.open("wb") as handle:
-            np.savez_compressed(handle, weights=self.weights.astype(np.float32),
-                                intercept=self.intercept.astype(np.float32),
-                                info=np.frombuffer(json.dumps({"meta": self.meta}).encode(),
-                                                   dtype=np.uint8), **adapter)
+        write_model_file(path, {"meta": self.meta}, {
+            "weights": self.weights.astype(np.float32),
+            "intercept": self.intercept.astype(np.float32), **adapter})
 
     @classmethod
     def load(cls, path: Path) -> E5ToneHead:
         from cityradar.config import ConfigError
 
-        try:
-            with np.load(path) as data:
-                info = json.loads(bytes(data["info"]).decode())
-                head = cls(weights=data["weights"], intercept=data["intercept"],
-                           adapter={key.split(":", 1)[1]: data[key] for key in data.files
-                                    if key.startswith("adapter:")},
-                           meta=info["meta"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise ConfigError(f"{path}: cannot read the e5 tone model ({exc}); rebuild it with "
-                              "scripts/train_e5_tone.py") from exc
+        head = read_model_file(path, "e5 tone model", E5_TRAINER, lambda info, data: cls(
+            weights=data["weights"], intercept=data["intercept"],
+            adapter={key.split(":", 1)[1]: data[key] for key in data
+                     if key.startswith("adapter:")},
+            meta=info["meta"]))
         if not {"tuned_layers", "rank"} <= set(head.meta):
             raise ConfigError(f"{path}: an e5 tone head from before fine-tuning; rebuild it "
                               "with scripts/train_e5_tone.py")

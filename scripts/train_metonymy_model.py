@@ -33,7 +33,12 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from nlp import eval_sets  # noqa: E402
 from nlp.cities import CityLinker  # noqa: E402
-from nlp.e5_model import bundled_image, piece_vectors, piece_weights, read_image  # noqa: E402
+from nlp.e5_model import (  # noqa: E402
+    bundled_image,
+    cached_piece_vectors,
+    piece_weights,
+    read_image,
+)
 from nlp.gazetteer import load_cities  # noqa: E402
 from nlp.metonymy_model import (  # noqa: E402
     DEFAULT_MODEL_PATH,
@@ -122,12 +127,7 @@ def main() -> int:
           f"least {MIN_LANGUAGE_MENTIONS} ({', '.join(sorted(asked))})", flush=True)
 
     image = read_image(bundled_image())
-    if args.piece_vectors and args.piece_vectors.exists():
-        vectors = np.load(args.piece_vectors)
-    else:
-        vectors = piece_vectors(image)
-        if args.piece_vectors:
-            np.save(args.piece_vectors, vectors)
+    vectors = cached_piece_vectors(image, args.piece_vectors)
     # unit length: a slot's mean then weighs each piece's direction, not its norm
     vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-6)
     slots = slot_pieces(image.vocabulary, contexts)

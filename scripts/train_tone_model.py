@@ -40,7 +40,7 @@ from nlp import eval_sets  # noqa: E402
 from nlp import evaluation as ev  # noqa: E402
 from nlp.e5_model import (  # noqa: E402
     bundled_image,
-    piece_vectors,
+    cached_piece_vectors,
     piece_weights,
     read_image,
     weighted_piece_means,
@@ -337,12 +337,7 @@ def main() -> int:
     lexicon_scores = lexicon.score_batch(texts, languages)
     has = [lang in lexicon.languages for lang in languages]
     image = read_image(bundled_image())
-    if args.piece_vectors and args.piece_vectors.exists():
-        vectors = np.load(args.piece_vectors)
-    else:
-        vectors = piece_vectors(image)
-        if args.piece_vectors:
-            np.save(args.piece_vectors, vectors)
+    vectors = cached_piece_vectors(image, args.piece_vectors)
     pieces = PieceTone(image.vocabulary, np.zeros((len(vectors), 3), dtype=np.float32))
     pooled = weighted_piece_means(pieces.piece_ids(texts), vectors,
                                   piece_weights(image.vocabulary.scores))

@@ -54,7 +54,7 @@ def test_demo_finds_the_wuhan_and_beijing_surges(demo_run):
 
     assert any(date(2019, 12, 31) <= d <= date(2020, 1, 23)
                for d in starts("wuhan", "volume_surge")), result.stdout
-    # A multi-day run starts on its first high day: with tagger 1.9.0 that is 30 December,
+    # A multi-day run starts on its first high day: since tagger 1.9.0 that is 30 December,
     # when both background reports on Wuhan were negative (smog, a party chief replaced)
     # just before the outbreak stories begin on the 31st.
     assert any(date(2019, 12, 30) <= d <= date(2020, 1, 23)

@@ -16,7 +16,8 @@ Report = dict[str, Any]
 _SPLITS = click.Choice(["test", "dev", "all"])
 _SPLIT_TITLES = {
     "test": "FROZEN TEST SPLIT (never tuned on)",
-    "dev": "DEV SPLIT (rules, lexicons and the tone model were tuned on it; misses listed)",
+    "dev": "DEV SPLIT (rules, lexicons and the tone and metonymy models were tuned on it; "
+           "misses listed)",
     "blind": "BLIND SET (written from the guide alone; never tuned on, misses never shown)",
     "fresh": "FRESH SET (round 10: a dev-style round held out from every trainer and rule "
              "writer; misses never shown)",
