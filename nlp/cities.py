@@ -228,8 +228,9 @@ class CityLinker:
     def __init__(self, cities: Sequence[City], metonymy_rules_path: Path | None = None,
                  metonymy_model_path: Path | None = None) -> None:
         self.cities = list(cities)
-        self._model_path = metonymy_model_path
-        self._model: MetonymyModel | None = None
+        # read now, so that a damaged file stops the start, not every article
+        self.metonymy_model = (MetonymyModel.load(metonymy_model_path)
+                               if metonymy_model_path is not None else None)
         self._metonym_cities = {city.id for city in self.cities if city.metonym}
         self._keys: list[_Key] = []
         self._automaton = ahocorasick.Automaton()
@@ -264,8 +265,12 @@ class CityLinker:
             model_path = config_dir / model
             if not model_path.is_file():
                 raise ConfigError(f"nlp.yaml: linking.metonymy_model: no file {model_path}")
-        return cls(load_cities(config_dir), rules if rules.is_file() else None,
-                   model_path if rules.is_file() else None)
+        if not rules.is_file():
+            if model is not None and model != "none":
+                raise ConfigError(f"nlp.yaml: linking.metonymy_model needs the rules it "
+                                  f"completes, {rules}")
+            return cls(load_cities(config_dir))
+        return cls(load_cities(config_dir), rules, model_path)
 
     # -- building ------------------------------------------------------------------------------
 
@@ -340,8 +345,21 @@ class CityLinker:
 
     def link(self, text: str, language: str | None = None) -> list[CityMention]:
         """Mentions of watched cities in ``text``, in order, with offsets into ``text``."""
+        mentions, undecided = self.rule_link(text, language)
+        model = self.metonymy_model if undecided else None
+        if model is not None and _base_language(language) in model.languages:
+            contexts = [Context.of(text, mentions[i].start, mentions[i].end) for i in undecided]
+            for index, state in zip(undecided, model.is_state(contexts), strict=True):
+                if state:
+                    mentions[index] = replace(mentions[index], kind="government")
+        return mentions
+
+    def rule_link(self, text: str, language: str | None = None
+                  ) -> tuple[list[CityMention], list[int]]:
+        """The mentions as the rules alone read them, and the indices of the metonym cities'
+        mentions that no rule decides (read as places here; ``link`` asks the model)."""
         if not text or not self._index:
-            return []
+            return [], []
         folded, offsets = _fold_with_offsets(text)
         candidates: list[tuple[int, int, _Key]] = []
         context_present: set[str] = set()
@@ -357,7 +375,7 @@ class CityLinker:
             if key.city is not None or key.false_friend:
                 candidates.append((start, end, key))
         if not candidates:
-            return []
+            return [], []
         candidates.sort(key=lambda item: (item[0], -(item[1] - item[0])))
         chosen: list[tuple[int, int, _Key]] = []
         last_end = -1
@@ -370,7 +388,7 @@ class CityLinker:
                     continue
             chosen.append((start, end, key))
             last_end = end
-        base_language = (language or "").split("-")[0]
+        base_language = _base_language(language)
         named = [(start, end, key) for start, end, key in chosen
                  if key.city is not None and not key.false_friend]
         supported = context_present | {
@@ -416,42 +434,14 @@ class CityLinker:
                     kind=kind,
                 )
             )
-        model = self.metonymy_model if undecided else None
-        if model is not None and base_language in model.languages:
-            contexts = [Context.of(text, mentions[i].start, mentions[i].end) for i in undecided]
-            for index, state in zip(undecided, model.is_state(contexts), strict=True):
-                if state:
-                    mentions[index] = replace(mentions[index], kind="government")
-        return mentions
-
-    @property
-    def metonymy_model(self) -> MetonymyModel | None:
-        """The model for mentions no rule decides, read on first use."""
-        if self._model is None and self._model_path is not None:
-            self._model = MetonymyModel.load(self._model_path)
-        return self._model
-
-    def rule_reading(self, text: str, start: int, end: int,
-                     language: str | None) -> MentionKind | None:
-        """What the metonymy rules make of the name at ``text[start:end]`` (None when no rule
-        matches), whatever the city."""
-        if not self._rules:
-            return None
-        folded, offsets = _fold_with_offsets(text)
-        if offsets is not None:
-            start, end = offsets.index(start), offsets.index(end)
-        return self._rule_reading(folded, start, end, language)
+        return mentions, undecided
 
     @staticmethod
     def _orig(position: int, offsets: list[int] | None) -> int:
         return position if offsets is None else offsets[position]
 
     def _rules_for(self, language: str | None) -> _Rules:
-        if language:
-            rules = self._rules.get(language) or self._rules.get(language.split("-")[0])
-            if rules is not None:
-                return rules
-        return self._rules["*"]
+        return self._rules.get(_base_language(language)) or self._rules["*"]
 
     def _reads_as_state(self, folded: str, start: int, end: int, key: _Key,
                         language: str | None) -> bool:
@@ -463,6 +453,8 @@ class CityLinker:
 
     def _rule_reading(self, folded: str, start: int, end: int,
                       language: str | None) -> MentionKind | None:
+        if _is_dateline(folded, start, end):
+            return "place"
         before = folded[max(0, start - self._window):start]
         after = folded[end:end + self._window]
         rules = self._rules_for(language)
@@ -515,6 +507,24 @@ _PLACE_CUES_AFTER: dict[str, re.Pattern[str]] = {
 _COORDINATION = re.compile(
     r"^\s*(?:,|、|·|/|&|and|und|et|y|e|i|a|и|і|та|va|en|ve|ile|och|или|or|ou|o|oder|of|"
     r"과|와|및|하고|与|與|和|及|跟|と|や|و|ו[בלמה]?)\s*$")
+
+
+def _base_language(language: str | None) -> str:
+    """"en" for "en", "en-GB", "EN_gb"; "" for none."""
+    return re.split(r"[-_]", (language or "").strip().lower())[0]
+
+
+# A dateline names where a report was filed, which is the city: "BEIJING (Reuters) -",
+# "PÉKIN, 3 mars (AFP) -", "(베이징=연합뉴스)", "【北京共同】", "新华社北京3月3日电".
+_DATELINE_AFTER = re.compile(
+    r"\s*(?:,[^\n()]{0,30})?\([^()\n]{1,30}\)\s*[-–—:]|\s*[=＝]|\s*(?:共同|時事|時事通信)】"
+    r"|\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*电")
+
+
+def _is_dateline(folded: str, start: int, end: int) -> bool:
+    line_start = start == 0 or folded[start - 1] in "\n([【（" or \
+        folded[:start].endswith(("新华社", "新華社", "中新社", "新华网"))
+    return line_start and _DATELINE_AFTER.match(folded, end) is not None
 
 
 def _place_cue_after(folded: str, end: int, key: _Key) -> bool:

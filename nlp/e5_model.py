@@ -85,22 +85,20 @@ def vocabulary_from_arrays(info: dict, data: Mapping[str, np.ndarray]) -> PieceV
         bos=info["bos"], eos=info["eos"], pad=info["pad"], unk=info["unk"])
 
 
-_TOKENIZERS: dict[tuple[int, int, bytes], E5Tokenizer] = {}
-# a vocabulary seen before, by identity (kept alive here so that its id is never reused)
-_SEEN: dict[int, tuple[PieceVocabulary, E5Tokenizer]] = {}
+_TOKENIZERS: dict[bytes, E5Tokenizer] = {}
 
 
 def shared_tokenizer(vocabulary: PieceVocabulary) -> E5Tokenizer:
-    """One tokenizer per vocabulary in the process (the tone and metonymy models carry the
-    same one, and each tokenizer takes about 250 MB)."""
-    seen = _SEEN.get(id(vocabulary))
-    if seen is not None:
-        return seen[1]
-    key = (len(vocabulary.pieces), vocabulary.unk,
-           hashlib.sha1(np.ascontiguousarray(vocabulary.scores, dtype=np.float32)).digest())
+    """One tokenizer per vocabulary (its pieces, scores, normalisation and specials) in the
+    process: the tone and metonymy models carry the same one, and each tokenizer takes about
+    250 MB. Call it once per model, not per text (it hashes the vocabulary)."""
+    digest = hashlib.sha1("\x00".join(vocabulary.pieces).encode("utf-8"))
+    digest.update(np.ascontiguousarray(vocabulary.scores, dtype=np.float32).tobytes())
+    digest.update(repr((sorted(vocabulary.normalisation.items()), vocabulary.bos,
+                        vocabulary.eos, vocabulary.pad, vocabulary.unk)).encode("utf-8"))
+    key = digest.digest()
     if key not in _TOKENIZERS:
         _TOKENIZERS[key] = E5Tokenizer(vocabulary)
-    _SEEN[id(vocabulary)] = (vocabulary, _TOKENIZERS[key])
     return _TOKENIZERS[key]
 
 
@@ -248,6 +246,8 @@ class E5Tokenizer:
             replacement="▁", prepend_scheme="always")
         self._table = str.maketrans(vocabulary.normalisation)
         self.bos, self.eos, self.pad = vocabulary.bos, vocabulary.eos, vocabulary.pad
+        # the lone word-start piece, which the tokenizer puts before punctuation and CJK text
+        self.space = vocabulary.pieces.index("▁") if "▁" in vocabulary.pieces else -1
         self.max_tokens = max_tokens
 
     def _per_character_unk(self, encoding) -> list[int]:  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ DEFAULT_EVAL_DIR = REPO_ROOT / "data" / "eval"
 # (data/eval/blind/README.md). Scored, never tuned on; its misses are never printed.
 BLIND_FILE = Path("blind") / "cities.jsonl"
 # The fresh sets: dev-style rounds held out from every trainer and rule writer (round 10, then
-# round 12, written after the metonymy model was trained on round 11); data/eval/fresh*/README.md.
+# round 12, written alongside round 11, which the metonymy model trains on); data/eval/fresh*/.
 FRESH_FILE = Path("fresh") / "cities.jsonl"
 FRESH2_FILE = Path("fresh2") / "cities.jsonl"
 # SemEval-2017 task 5 headlines carry a score in [-1, 1]; |score| < this band is "neutral".

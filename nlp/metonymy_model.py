@@ -3,8 +3,9 @@
 The rules of ``config/lexicons/metonymy.yaml`` read "Beijing" as the Chinese state from the
 words around it (a speech or state-action verb after it, "pressure from" before it), and
 where one matches it decides. Written from the development rounds' sentences, they carry over
-only partly to new phrasings ("Pechino stringe la morsa sulle terre rare", "Peking lässt die
-Muskeln spielen"), so a mention that no rule decides is read by this model instead.
+only partly to new phrasings ("Pechino stringe la morsa sulle terre rare", "Peking zieht die
+Daumenschrauben an"), so a mention that no rule decides is read by this model instead (a name
+with no word right next to it, as in a title or a dateline, stays the city).
 
 It is one logistic regression over the context of the mention, in slots of SentencePiece
 pieces (XLM-R's vocabulary, 250k pieces in 100 languages): the first 2 pieces after the name,
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from nlp.e5_model import (
+    E5Tokenizer,
     PieceVocabulary,
     piece_weights,
     shared_tokenizer,
@@ -46,6 +48,7 @@ SLOTS: tuple[tuple[str, int, int], ...] = (
     ("after", 0, 2), ("after", 2, 8), ("after", 8, 16),
     ("before", 0, 2), ("before", 2, 8), ("before", 8, 16),
 )
+NEAREST_AFTER, NEAREST_BEFORE = SLOTS.index(("after", 0, 2)), SLOTS.index(("before", 0, 2))
 
 
 @dataclass(frozen=True)
@@ -60,16 +63,15 @@ class Context:
         return cls(text[max(0, start - CONTEXT_CHARS):start], text[end:end + CONTEXT_CHARS])
 
 
-def slot_pieces(vocabulary: PieceVocabulary, contexts: Sequence[Context]) -> list[list[list[int]]]:
-    """Per context, the piece ids of each slot of ``SLOTS`` (a lone word-start piece "▁",
-    which the tokenizer puts before punctuation and CJK text, is left out)."""
-    tokenizer = shared_tokenizer(vocabulary)
-    space = _space_piece(vocabulary)
+def slot_pieces(tokenizer: E5Tokenizer, contexts: Sequence[Context]) -> list[list[list[int]]]:
+    """Per context, the piece ids of each slot of ``SLOTS`` (the lone word-start piece "▁"
+    left out)."""
     sides = {side: tokenizer.piece_ids([getattr(c, side) for c in contexts])
              for side in ("before", "after")}
     out: list[list[list[int]]] = []
     for index in range(len(contexts)):
-        pieces = {side: [p for p in ids[index] if p != space] for side, ids in sides.items()}
+        pieces = {side: [p for p in ids[index] if p != tokenizer.space]
+                  for side, ids in sides.items()}
         # "before" slots count back from the name
         out.append([pieces[side][first:stop] if side == "after"
                     else pieces[side][::-1][first:stop][::-1] for side, first, stop in SLOTS])
@@ -82,16 +84,6 @@ def slot_means(slots: Sequence[Sequence[Sequence[int]]], table: np.ndarray,
     return np.stack([weighted_piece_means([row[k] for row in slots], table, weights)
                      for k in range(len(SLOTS))], axis=1) if slots else \
         np.zeros((0, len(SLOTS), table.shape[1]), dtype=np.float32)
-
-
-_SPACE_PIECES: dict[int, int] = {}
-
-
-def _space_piece(vocabulary: PieceVocabulary) -> int:
-    key = id(vocabulary)
-    if key not in _SPACE_PIECES:
-        _SPACE_PIECES[key] = vocabulary.pieces.index("▁") if "▁" in vocabulary.pieces else -1
-    return _SPACE_PIECES[key]
 
 
 @dataclass
@@ -111,18 +103,27 @@ class MetonymyModel:
             raise ValueError(f"expected logits of shape ({len(self.vocabulary.pieces)}, "
                              f"{len(SLOTS)}), got {self.logits.shape}")
         self._weights = piece_weights(self.vocabulary.scores)
+        self.tokenizer = shared_tokenizer(self.vocabulary)
 
     def probabilities(self, contexts: Sequence[Context]) -> np.ndarray:
         """P(the name stands for the state) per context."""
-        if not contexts:
+        return self._probabilities(slot_pieces(self.tokenizer, contexts))
+
+    def _probabilities(self, slots: list[list[list[int]]]) -> np.ndarray:
+        if not slots:
             return np.zeros(0)
-        means = slot_means(slot_pieces(self.vocabulary, contexts), self.logits, self._weights)
+        means = slot_means(slots, self.logits, self._weights)
         # slot k's column of its own mean is that slot's contribution
         logit = self.intercept + np.einsum("nkk->n", means)
         return 1.0 / (1.0 + np.exp(-logit))
 
     def is_state(self, contexts: Sequence[Context]) -> list[bool]:
-        return [bool(p >= self.threshold) for p in self.probabilities(contexts)]
+        """Whether each name reads as the state. A name with no words right next to it (a
+        title, a photo caption, a dateline) is the city: the model would only give it the
+        training data's share of state readings."""
+        slots = slot_pieces(self.tokenizer, contexts)
+        return [bool(p >= self.threshold) and bool(row[NEAREST_AFTER] or row[NEAREST_BEFORE])
+                for row, p in zip(slots, self._probabilities(slots), strict=True)]
 
     # -- file ----------------------------------------------------------------------------------
 

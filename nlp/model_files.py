@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -33,7 +35,8 @@ def read_model_file(path: Path, what: str, trainer: str,
             return build(json.loads(bytes(data["info"]).decode()), data)
     except ConfigError:
         raise
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, EOFError, KeyError, TypeError, ValueError, zipfile.BadZipFile,
+            zlib.error) as exc:
         raise ConfigError(f"{path}: cannot read the {what} ({exc}); rebuild it with "
                           f"{trainer}") from exc
 

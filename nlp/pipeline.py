@@ -52,6 +52,9 @@ def tagger_version(nlp_config: dict) -> str:
             parts.append(f"{stage}=e5:{section.get('e5_head') or 'tone_head_e5.npz'}")
         elif backend not in (default, "trained"):
             parts.append(f"{stage}={backend}:{section.get('model', '')}")
+    metonymy_model = (nlp_config.get("linking") or {}).get("metonymy_model")
+    if metonymy_model:
+        parts.append(f"linking=metonymy:{metonymy_model}")
     return TAGGER_VERSION + ("+" + ",".join(parts) if parts else "")
 
 
@@ -84,7 +87,8 @@ class Tagger:
     @classmethod
     def from_config(cls, config_dir: Path) -> Tagger:
         config_dir = Path(config_dir)
-        data = {name: nlp_section(config_dir, name) for name in ("tagger", "sentiment", "topics")}
+        data = {name: nlp_section(config_dir, name)
+                for name in ("tagger", "sentiment", "topics", "linking")}
         scorer = sentiment_scorer_from_config(config_dir)
         # Clause windows for per-city tone come with the scorer (any backend may carry them).
         rules = scorer.rules if isinstance(scorer, LexiconSentimentScorer) else getattr(

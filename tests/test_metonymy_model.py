@@ -10,7 +10,7 @@ import pytest
 
 from cityradar.config import ConfigError
 from nlp.cities import CityLinker
-from nlp.e5_model import PieceVocabulary, piece_weights
+from nlp.e5_model import PieceVocabulary, piece_weights, shared_tokenizer
 from nlp.gazetteer import load_cities
 from nlp.metonymy_model import (
     DEFAULT_MODEL_PATH,
@@ -57,7 +57,8 @@ def test_slots_take_the_pieces_next_to_the_name_first_and_count_back_before_it()
     vocabulary = tiny_vocabulary()
     text = "residents of beijing zorbles the exporters"
     start = text.index("beijing")
-    [row] = slot_pieces(vocabulary, [Context.of(text, start, start + len("beijing"))])
+    [row] = slot_pieces(shared_tokenizer(vocabulary),
+                        [Context.of(text, start, start + len("beijing"))])
     named = {(side, first): [vocabulary.pieces[i] for i in ids]
              for (side, first, _), ids in zip(SLOTS, row, strict=True)}
     assert named["after", 0] == ["▁zorbles", "▁the"]
@@ -122,7 +123,12 @@ def test_nlp_yaml_chooses_the_model_or_rules_alone(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"linking\.metonymy_model: no file"):
         linker_with("\nlinking:\n  metonymy_model: missing.npz\n")
     (config / "nlp.yaml").write_text(nlp_yaml, encoding="utf-8")
-    assert CityLinker.from_config(config)._model_path == DEFAULT_MODEL_PATH
+    shipped = CityLinker.from_config(config).metonymy_model
+    assert shipped is not None and shipped.meta == MetonymyModel.load(DEFAULT_MODEL_PATH).meta
+    # the model completes the rules: without them, naming a model is a mistake
+    (config / "lexicons" / "metonymy.yaml").unlink()
+    with pytest.raises(ConfigError, match="needs the rules"):
+        linker_with("\nlinking:\n  metonymy_model: my_model.npz\n")
 
 
 def test_the_file_keeps_the_readings_and_a_damaged_one_is_a_one_line_error(
@@ -134,10 +140,16 @@ def test_the_file_keeps_the_readings_and_a_damaged_one_is_a_one_line_error(
     np.testing.assert_allclose(loaded.probabilities(contexts), model.probabilities(contexts),
                                atol=1e-3)
     assert loaded.threshold == 0.5 and loaded.languages == {"en"}
-    (tmp_path / "bad.npz").write_bytes(b"not a model")
-    with pytest.raises(ConfigError, match="cannot read the metonymy model") as error:
-        MetonymyModel.load(tmp_path / "bad.npz")
-    assert "\n" not in str(error.value)
+    good = (tmp_path / "model.npz").read_bytes()
+    for name, content in (("bad.npz", b"not a model"), ("empty.npz", b""),
+                          ("truncated.npz", good[:len(good) // 2])):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ConfigError, match="cannot read the metonymy model") as error:
+            MetonymyModel.load(tmp_path / name)
+        assert "\n" not in str(error.value)
+    # and the linker reads it when it is made, so a damaged file stops the start
+    with pytest.raises(ConfigError, match=r"truncated\.npz"):
+        CityLinker(load_cities(CONFIG), RULES, tmp_path / "truncated.npz")
 
 
 def test_the_trainers_folded_logits_give_the_fitted_regressions_probabilities() -> None:
@@ -155,7 +167,8 @@ def test_the_trainers_folded_logits_give_the_fitted_regressions_probabilities() 
              "beijing zorbles its residents"]
     contexts = [Context.of(t, t.index("beijing"), t.index("beijing") + 7) for t in texts]
     weights = piece_weights(vocabulary.scores)
-    matrix = slot_means(slot_pieces(vocabulary, contexts), vectors, weights).reshape(
+    matrix = slot_means(slot_pieces(shared_tokenizer(vocabulary), contexts), vectors,
+                        weights).reshape(
         len(texts), -1)
     gold = np.array([True, False, False, True, False, True])
     fitted = LogisticRegression(C=10.0).fit(matrix, gold)
@@ -168,11 +181,10 @@ def test_the_trainers_folded_logits_give_the_fitted_regressions_probabilities() 
                             0.5).tolist() == [False, True, False, True]
 
 
-STATE_IN_NEW_WORDS = [  # no rule knows these phrasings
+STATE_IN_NEW_WORDS = [  # no rule knows these phrasings, and no dev sentence has them
     ("Pekín mueve ficha en el Pacífico Sur", "es"),
-    ("Beijing doubles down on its zero-tariff offer to Africa", "en"),
     ("Pequim aperta o cerco às exportações de gálio", "pt"),
-    ("Peking lässt die Muskeln spielen", "de"),
+    ("Peking zieht die Daumenschrauben an", "de"),
     ("北京对日本水产品亮红灯", "zh"),
     ("베이징, 대만 무기 판매에 발끈", "ko"),
     ("بكين تلوّح بالرد على الرسوم الأوروبية", "ar"),
@@ -198,3 +210,36 @@ def test_the_shipped_model_reads_beijing_where_the_rules_do_not(
     assert [m.kind for m in rules_only.link(text, language)] == ["place"]
     expected = "government" if (text, language) in STATE_IN_NEW_WORDS else "place"
     assert [m.kind for m in shipped.link(text, language)] == [expected]
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("Beijing", "en"),
+    ("BEIJING (Reuters) - Factory activity shrank for a third month", "en"),
+    ("A slow spring\n\nBEIJING, March 3 (Reuters) - Factory activity shrank", "en"),
+    ("PÉKIN (AFP) - L'activité manufacturière a reculé", "fr"),
+    ("(베이징=연합뉴스) 중국의 제조업 경기가 위축됐다", "ko"),
+    ("【北京共同】中国の製造業景況感が悪化した", "ja"),
+    ("新华社北京3月3日电 制造业采购经理指数回落", "zh"),
+])
+def test_a_name_standing_alone_or_in_a_dateline_is_the_city(
+        linkers: tuple[CityLinker, CityLinker], text: str, language: str) -> None:
+    _rules_only, shipped = linkers
+    assert [m.kind for m in shipped.link(text, language) if m.city == "beijing"] == ["place"]
+
+
+def test_the_model_is_not_asked_without_a_known_language(
+        linkers: tuple[CityLinker, CityLinker]) -> None:
+    _rules_only, shipped = linkers
+    text = "Pekín mueve ficha en el Pacífico Sur"
+    assert shipped.link(text, "ES_es")[0].kind == "government"
+    assert shipped.link(text, None)[0].kind == "place"
+
+
+def test_vocabularies_that_differ_only_in_their_pieces_get_their_own_tokenizers() -> None:
+    vocabulary = tiny_vocabulary()
+    swapped = list(vocabulary.pieces)
+    dog, cat = swapped.index("▁museums"), swapped.index("▁exporters")
+    swapped[dog], swapped[cat] = swapped[cat], swapped[dog]
+    other = PieceVocabulary(swapped, vocabulary.scores, {}, bos=0, eos=2, pad=1, unk=3)
+    assert shared_tokenizer(vocabulary).piece_ids(["museums"]) == [[dog]]
+    assert shared_tokenizer(other).piece_ids(["museums"]) == [[cat]]

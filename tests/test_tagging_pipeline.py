@@ -86,6 +86,9 @@ def test_tagger_version_names_the_model_backends_that_made_the_tags() -> None:
     assert tagger_version(lexicon) == f"{TAGGER_VERSION}+sentiment=lexicon"
     assert tagger_version({"sentiment": {"backend": "trained", "trained_model": "mine.npz"}}) == (
         f"{TAGGER_VERSION}+sentiment=trained:mine.npz")
+    # rules alone, or another metonymy model, make other tags too
+    assert tagger_version({"linking": {"metonymy_model": "none"}}) == (
+        f"{TAGGER_VERSION}+linking=metonymy:none")
     configured = {"sentiment": {"backend": "transformers", "model": "org/xlmr-sentiment"},
                   "topics": {"backend": "zero_shot", "model": "/models/nli"}}
     assert tagger_version(configured) == (

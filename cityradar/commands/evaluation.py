@@ -21,8 +21,8 @@ _SPLIT_TITLES = {
     "blind": "BLIND SET (written from the guide alone; never tuned on, misses never shown)",
     "fresh": "FRESH SET (round 10: a dev-style round held out from every trainer and rule "
              "writer; misses never shown)",
-    "fresh2": "FRESH SET 2 (round 12: written after tagger 1.10.0's metonymy model was "
-              "trained; held out like the first; misses never shown)",
+    "fresh2": "FRESH SET 2 (round 12: held out like the first, from tagger 1.10.0 on; misses "
+              "never shown)",
     "all": "every sentence of the file: dev + test together, or a blind or fresh set (misses "
            "not listed)",
 }

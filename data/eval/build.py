@@ -38,9 +38,9 @@ TONES = {"-": "negative", "0": "neutral", "+": "positive"}
 DEV_EVERY = 3  # every third sentence of each language is in the "dev" split
 # "# Round 2 (issue 13): ...", "# Extra dev sentences (issue 13, round 4), ...": the lines below
 # were written in that annotation round (the test split and the first dev lines are round 1)
-# the held-out fresh sets (FRESH_SET_FILES of nlp/eval_sets.py) and their id prefixes
+# the held-out fresh sets (nlp/eval_sets.py FRESH_FILE, FRESH2_FILE) and their id prefixes
 FRESH_SETS = (("fresh", "f"), ("fresh2", "g"))
-ROUND_MARKER = re.compile(r"\bround (\d+)\b", re.I)
+ROUND_MARKER = re.compile(r"^# (?:Round (\d+) \(|Extra dev sentences \(issue \d+, round (\d+)\))")
 
 
 def _spaced(char: str) -> bool:
@@ -106,7 +106,8 @@ def read_source(path: Path, cities: set[str], topics: set[str],
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.startswith("#") and first_round is not None:
             marker = ROUND_MARKER.search(line)
-            annotation_round = int(marker.group(1)) if marker else annotation_round
+            annotation_round = int(marker.group(1) or marker.group(2)) if marker \
+                else annotation_round
         if not line.strip() or line.startswith("#"):
             continue
         try:
