@@ -510,7 +510,7 @@ _COORDINATION = re.compile(
 
 
 def _base_language(language: str | None) -> str:
-    """"en" for "en", "en-GB", "EN_gb"; "" for none."""
+    """The base language code: "en" for "en", "en-GB" or "EN_gb"; "" for none."""
     return re.split(r"[-_]", (language or "").strip().lower())[0]
 
 

@@ -17,8 +17,8 @@ in any language. ``scripts/train_metonymy_model.py`` fits the regression on the 
 data/eval and folds it into one logit per piece and slot (a slot's mean of vectors times its
 weights is the mean of the pieces' logits), so tagging needs neither torch nor the e5 image:
 a mention's logit is the intercept plus, per slot, the weighted mean of its pieces' logits.
-The mention is the state when its probability reaches the trained ``threshold``, chosen on
-out-of-fold predictions for the mentions no rule decides.
+The mention is the state when its probability reaches ``threshold``, which the trainer
+chooses on out-of-fold predictions (see its docstring).
 """
 
 from __future__ import annotations
