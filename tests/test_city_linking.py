@@ -650,10 +650,10 @@ def test_sino_korean_readings_count_only_with_support(
     ("北京は大雨に見舞われた", "ja"),
     ("베이징은 폭우로 지하철 운행이 중단됐다", "ko"),
 ])
-def test_weather_happens_to_the_city_not_the_state(text: str, language: str) -> None:
+def test_weather_happens_to_the_city_not_the_state(linker: CityLinker, text: str,
+                                                   language: str) -> None:
     # a rule decides it, not the model: weather and hazards never befall a government
-    rules_only = CityLinker(load_cities(CONFIG_DIR), CONFIG_DIR / "lexicons" / "metonymy.yaml")
-    mentions, undecided = rules_only.rule_link(text, language)
+    mentions, undecided = linker.rule_link(text, language)
     assert [m.kind for m in mentions] == ["place"] and undecided == []
 
 
@@ -662,8 +662,8 @@ def test_weather_happens_to_the_city_not_the_state(text: str, language: str) -> 
     ("北京拨款支援暴雨灾区重建", "zh"),
     ("베이징은 폭우 피해 복구에 특별예산을 투입한다", "ko"),
 ])
-def test_relief_after_a_disaster_is_not_weather(text: str, language: str) -> None:
+def test_relief_after_a_disaster_is_not_weather(linker: CityLinker, text: str,
+                                                language: str) -> None:
     # the weather rule leaves these alone; who pays for the recovery is for the model to read
-    rules_only = CityLinker(load_cities(CONFIG_DIR), CONFIG_DIR / "lexicons" / "metonymy.yaml")
-    _mentions, undecided = rules_only.rule_link(text, language)
+    _mentions, undecided = linker.rule_link(text, language)
     assert undecided == [0]
